@@ -1,0 +1,42 @@
+// The command line: the only code that reads argv and the environment. Each command lives in commands/.
+import { Command, CommanderError } from 'commander';
+import { CliplabError } from '../util/errors.js';
+import { setQuiet } from '../util/log.js';
+import { commands } from './commands/index.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('cliplab')
+    .description('Design CLIP training data and measure what it does to robustness')
+    .option('--quiet', 'no progress bars or info messages')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook('preAction', (cmd) => {
+      if (cmd.opts().quiet || process.env.CLIPLAB_QUIET === '1') setQuiet(true);
+    });
+  for (const register of commands) register(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof CliplabError) {
+      process.stderr.write(`cliplab: ${err.message.split('\n')[0]}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`cliplab: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 70;
+  },
+);
