@@ -1,0 +1,78 @@
+// Tests for image preprocessing: formats, alpha flattening, crops, normalization, corrupt input and bombs.
+import { describe, it, expect } from 'vitest';
+import sharp from 'sharp';
+import { Rng } from '../../util/rng.js';
+import { syntheticImage } from '../shards/synthetic.js';
+import { preprocessImage, transformToRgb, randomResizedCropBox, normalizeInto, ImageDecodeError, CLIP_MEAN, CLIP_STD } from './transform.js';
+
+async function solid(w: number, h: number, rgb: [number, number, number], alpha?: number): Promise<Uint8Array> {
+  const channels = alpha === undefined ? 3 : 4;
+  const bg = alpha === undefined ? { r: rgb[0], g: rgb[1], b: rgb[2] } : { r: rgb[0], g: rgb[1], b: rgb[2], alpha };
+  return new Uint8Array(await sharp({ create: { width: w, height: h, channels, background: bg } }).png().toBuffer());
+}
+
+describe('image transform', () => {
+  it('decodes jpg, png and webp to S×S RGB in eval mode', async () => {
+    for (const ext of ['jpg', 'png', 'webp'] as const) {
+      const img = await syntheticImage(1, { width: 80, height: 48, ext });
+      const rgb = await transformToRgb(img, { size: 32, mode: 'eval' });
+      expect(rgb.length).toBe(32 * 32 * 3);
+    }
+  });
+
+  it('flattens alpha on white and expands greyscale', async () => {
+    const transparent = await solid(10, 10, [0, 0, 0], 0);
+    const rgb = await transformToRgb(transparent, { size: 8, mode: 'eval' });
+    expect([...rgb.subarray(0, 3)]).toEqual([255, 255, 255]);
+    const grey = new Uint8Array(await sharp({ create: { width: 10, height: 10, channels: 3, background: { r: 90, g: 90, b: 90 } } }).greyscale().png().toBuffer());
+    const g = await transformToRgb(grey, { size: 8, mode: 'eval' });
+    expect(g.length).toBe(8 * 8 * 3);
+    expect([...g.subarray(0, 3)]).toEqual([90, 90, 90]);
+  });
+
+  it('normalizes with CLIP mean/std into CHW', async () => {
+    const out = await preprocessImage(await solid(12, 12, [255, 0, 128]), { size: 4, mode: 'eval' });
+    expect(out.length).toBe(3 * 16);
+    expect(out[0]).toBeCloseTo((1 - CLIP_MEAN[0]) / CLIP_STD[0], 5);
+    expect(out[16]).toBeCloseTo((0 - CLIP_MEAN[1]) / CLIP_STD[1], 5);
+    expect(out[32]).toBeCloseTo((128 / 255 - CLIP_MEAN[2]) / CLIP_STD[2], 5);
+    const buf = new Float32Array(10 + 3);
+    normalizeInto(new Uint8Array([0, 0, 0]), 1, buf, 10);
+    expect(buf[10]).toBeCloseTo(-CLIP_MEAN[0] / CLIP_STD[0], 5);
+  });
+
+  it('RandomResizedCrop boxes stay in range, cover ≥ 90% of the area and are seeded', () => {
+    const rng = new Rng(1);
+    for (let i = 0; i < 200; i++) {
+      const b = randomResizedCropBox(100, 90, rng);
+      expect(b.left + b.width).toBeLessThanOrEqual(100);
+      expect(b.top + b.height).toBeLessThanOrEqual(90);
+      expect(b.width * b.height).toBeGreaterThanOrEqual(0.88 * 9000);
+    }
+    expect(randomResizedCropBox(100, 60, new Rng(5))).toEqual(randomResizedCropBox(100, 60, new Rng(5)));
+    // fallback for extreme aspect ratios: center crop with clamped ratio
+    expect(randomResizedCropBox(1000, 10, new Rng(1))).toEqual({ left: 493, top: 0, width: 13, height: 10 });
+  });
+
+  it('train mode is deterministic for a given seed', async () => {
+    const img = await syntheticImage(3, { width: 90, height: 70 });
+    const a = await preprocessImage(img, { size: 32, mode: 'train' }, new Rng(7));
+    const b = await preprocessImage(img, { size: 32, mode: 'train' }, new Rng(7));
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+  });
+
+  it('throws typed errors for corrupt/truncated images and decompression bombs', async () => {
+    const jpg = await syntheticImage(1, { size: 64, ext: 'jpg' });
+    const garbage = new Uint8Array(jpg);
+    garbage.fill(0x55, 20, 200);
+    const truncated = jpg.subarray(0, Math.floor(jpg.length / 2));
+    for (const bad of [garbage, truncated, new Uint8Array([1, 2, 3])]) {
+      const err = await transformToRgb(bad, { size: 16, mode: 'eval' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ImageDecodeError);
+      expect((err as ImageDecodeError).reason).toBe('corrupt');
+    }
+    const big = await solid(200, 200, [1, 2, 3]);
+    const err = await transformToRgb(big, { size: 16, mode: 'eval', maxPixels: 100 * 100 }).catch((e: unknown) => e);
+    expect((err as ImageDecodeError).reason).toBe('too-large');
+  });
+});

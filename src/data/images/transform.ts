@@ -1,0 +1,164 @@
+// Image preprocessing on sharp, as OpenCLIP does it: decode to RGB (alpha flattened on white), eval resize +
+// center crop or train RandomResizedCrop (seeded), bicubic, then CLIP mean/std normalization into CHW floats.
+import sharp from 'sharp';
+import { CliplabError } from '../../util/errors.js';
+import type { Rng } from '../../util/rng.js';
+
+export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+/** Pixel limit against decompression bombs (PIL's default MAX_IMAGE_PIXELS). */
+export const DEFAULT_MAX_PIXELS = 89_478_485;
+
+/** An image that cannot be used: corrupt or truncated bytes, or over the pixel limit. Callers count and skip it. */
+export class ImageDecodeError extends CliplabError {
+  override name = 'ImageDecodeError';
+  constructor(
+    readonly reason: 'corrupt' | 'too-large',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TransformOptions {
+  /** Output side S (the model's image size). */
+  size: number;
+  /** 'eval': resize shortest side + center crop; 'train': RandomResizedCrop (needs an Rng). */
+  mode: 'eval' | 'train';
+  /** RandomResizedCrop area fraction range; default [0.9, 1.0] (OpenCLIP). */
+  scale?: readonly [number, number];
+  /** RandomResizedCrop aspect ratio range; default [3/4, 4/3]. */
+  ratio?: readonly [number, number];
+  /** Decoded pixel limit; default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
+  mean?: readonly [number, number, number];
+  std?: readonly [number, number, number];
+}
+
+export interface CropBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** torchvision's RandomResizedCrop.get_params: 10 tries, then a center crop with the ratio clamped. */
+export function randomResizedCropBox(
+  width: number,
+  height: number,
+  rng: Rng,
+  scale: readonly [number, number] = [0.9, 1.0],
+  ratio: readonly [number, number] = [3 / 4, 4 / 3],
+): CropBox {
+  const area = width * height;
+  const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])] as const;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const targetArea = area * rng.uniform(scale[0], scale[1]);
+    const aspect = Math.exp(rng.uniform(logRatio[0], logRatio[1]));
+    const w = Math.round(Math.sqrt(targetArea * aspect));
+    const h = Math.round(Math.sqrt(targetArea / aspect));
+    if (w > 0 && w <= width && h > 0 && h <= height) {
+      const top = rng.int(height - h + 1);
+      const left = rng.int(width - w + 1);
+      return { left, top, width: w, height: h };
+    }
+  }
+  const inRatio = width / height;
+  let w: number;
+  let h: number;
+  if (inRatio < ratio[0]) {
+    w = width;
+    h = Math.round(w / ratio[0]);
+  } else if (inRatio > ratio[1]) {
+    h = height;
+    w = Math.round(h * ratio[1]);
+  } else {
+    w = width;
+    h = height;
+  }
+  return { left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h };
+}
+
+function classify(e: unknown): ImageDecodeError {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/pixel limit|exceeds pixel/i.test(msg)) return new ImageDecodeError('too-large', `image over the pixel limit: ${msg}`);
+  return new ImageDecodeError('corrupt', `cannot decode image: ${msg}`);
+}
+
+/** Decodes, crops and resizes to S×S RGB bytes (HWC). Throws ImageDecodeError. */
+export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, rng?: Rng): Promise<Buffer> {
+  const S = opts.size;
+  const input = { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' as const };
+  try {
+    let img = sharp(bytes, input);
+    if (opts.mode === 'train') {
+      if (!rng) throw new Error('train transform needs an Rng');
+      const meta = await img.metadata();
+      if (!meta.width || !meta.height) throw new Error('no image dimensions');
+      const box = randomResizedCropBox(meta.width, meta.height, rng, opts.scale, opts.ratio);
+      img = img.extract(box).resize(S, S, { fit: 'fill', kernel: 'cubic' });
+    } else {
+      img = img.resize(S, S, { fit: 'cover', position: 'centre', kernel: 'cubic' });
+    }
+    const { data, info } = await img
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== S || info.height !== S) throw new Error(`unexpected output size ${info.width}x${info.height}`);
+    return toRgb(data, info.channels, S * S);
+  } catch (e) {
+    throw e instanceof ImageDecodeError ? e : classify(e);
+  }
+}
+
+function toRgb(data: Buffer, channels: number, n: number): Buffer {
+  if (channels === 3) return data;
+  const out = Buffer.alloc(n * 3);
+  for (let i = 0; i < n; i++) {
+    const g = data[i * channels]!;
+    const base = channels >= 3 ? i * channels : -1;
+    out[i * 3] = base >= 0 ? data[base]! : g;
+    out[i * 3 + 1] = base >= 0 ? data[base + 1]! : g;
+    out[i * 3 + 2] = base >= 0 ? data[base + 2]! : g;
+  }
+  return out;
+}
+
+const lutCache = new Map<string, Float32Array[]>();
+
+function luts(mean: readonly number[], std: readonly number[]): Float32Array[] {
+  const id = `${mean.join(',')}/${std.join(',')}`;
+  let l = lutCache.get(id);
+  if (!l) {
+    l = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - mean[c]!) / std[c]!));
+    lutCache.set(id, l);
+  }
+  return l;
+}
+
+/** Writes normalized CHW floats of an S×S RGB (HWC) image into `out` at `offset`. */
+export function normalizeInto(
+  rgb: Uint8Array,
+  size: number,
+  out: Float32Array,
+  offset = 0,
+  mean: readonly [number, number, number] = CLIP_MEAN,
+  std: readonly [number, number, number] = CLIP_STD,
+): void {
+  const [l0, l1, l2] = luts(mean, std) as [Float32Array, Float32Array, Float32Array];
+  const plane = size * size;
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    out[offset + i] = l0[rgb[p]!]!;
+    out[offset + plane + i] = l1[rgb[p + 1]!]!;
+    out[offset + 2 * plane + i] = l2[rgb[p + 2]!]!;
+  }
+}
+
+/** Full preprocessing of one image into `out` (length ≥ offset + 3·S·S; a new array when omitted). */
+export async function preprocessImage(bytes: Uint8Array, opts: TransformOptions, rng?: Rng, out?: Float32Array, offset = 0): Promise<Float32Array> {
+  const S = opts.size;
+  const target = out ?? new Float32Array(3 * S * S);
+  normalizeInto(await transformToRgb(bytes, opts, rng), S, target, offset, opts.mean ?? CLIP_MEAN, opts.std ?? CLIP_STD);
+  return target;
+}
