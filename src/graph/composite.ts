@@ -1,0 +1,30 @@
+// Composite ops built from primitives: they need no VJP of their own.
+import type { Tensor } from './graph.js';
+import { add, mul, div, erf, sigmoid, sqrt, maximum } from './ops/elementwise.js';
+import { sum, mean } from './ops/reduce.js';
+import { reshape } from './ops/shape.js';
+
+/** Exact GELU: x * Φ(x). */
+export function gelu(x: Tensor): Tensor {
+  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+}
+
+/** OpenAI CLIP's QuickGELU: x * sigmoid(1.702 x). */
+export function quickGelu(x: Tensor): Tensor {
+  return mul(x, sigmoid(mul(x, 1.702)));
+}
+
+/** x / max(||x||, eps) along the last axis (torch.nn.functional.normalize). */
+export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
+  const norm = sqrt(sum(mul(x, x), [-1], true));
+  return div(x, maximum(norm, eps));
+}
+
+/** Mean over non-overlapping k×k windows of an NCHW tensor with static H, W (nn.AvgPool2d(k) with stride k). */
+export function avgPool2d(x: Tensor, k: number): Tensor {
+  if (k === 1) return x;
+  const [n, c, h, w] = x.shape as [number | string, number, number, number];
+  void n;
+  const r = reshape(x, [0, c, h / k, k, w / k, k]);
+  return mean(r, [3, 5]);
+}

@@ -1,0 +1,137 @@
+// Serializes a Graph to an ONNX ModelProto (protobuf bytes via onnx-proto). Opset 18.
+import onnxProto from 'onnx-proto';
+import { GraphError } from '../util/errors.js';
+import { getOp, type Attrs, type EmitCtx } from './registry.js';
+import type { Graph, HostData, Tensor } from './graph.js';
+import type { DType } from './types.js';
+
+const { onnx } = onnxProto;
+export const OPSET = 18;
+
+const ELEM: Record<DType, number> = { float32: 1, float64: 11, int64: 7, int32: 6, bool: 9 };
+
+export function valueName(t: Tensor, g: Graph): string {
+  const input = g.inputs.find((i) => i.tensor === t);
+  return input ? input.name : `t${t.id}`;
+}
+
+function bytesOf(data: HostData): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function attribute(name: string, v: unknown): onnxProto.onnx.IAttributeProto {
+  const A = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') {
+    return Number.isInteger(v) && !Object.is(v, -0) && name !== 'epsilon' && name !== 'alpha' && name !== 'beta'
+      ? { name, type: A.INT, i: v }
+      : { name, type: A.FLOAT, f: v };
+  }
+  if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v) && v.every((x) => Number.isInteger(x))) return { name, type: A.INTS, ints: v as number[] };
+  if (Array.isArray(v)) return { name, type: A.FLOATS, floats: v as number[] };
+  throw new GraphError(`attribute '${name}' has unsupported value ${String(v)}`);
+}
+
+/** Tensors needed to compute the graph outputs (dead nodes are not written). */
+function liveNodes(g: Graph): Set<number> {
+  const need = new Set(g.outputs.map((o) => o.tensor.id));
+  const keep = new Set<number>();
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (!n.outputs.some((o) => need.has(o.id))) continue;
+    keep.add(n.id);
+    for (const t of n.inputs) need.add(t.id);
+  }
+  return keep;
+}
+
+export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const initializers: onnxProto.onnx.ITensorProto[] = [];
+  const constCache = new Map<string, string>();
+  let tmpId = 0;
+
+  const ctx: EmitCtx = {
+    node(opType, inputs, outputs, attrs: Attrs = {}) {
+      nodes.push({
+        opType,
+        input: inputs,
+        output: outputs,
+        name: `n${nodes.length}_${opType}`,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      });
+    },
+    tmp(hint = 'tmp') {
+      return `_${hint}${tmpId++}`;
+    },
+    int64s(values) {
+      const key = `i64:${values.join(',')}`;
+      let name = constCache.get(key);
+      if (!name) {
+        name = `_c${constCache.size}`;
+        constCache.set(key, name);
+        initializers.push({ name, dataType: ELEM.int64, dims: [values.length], rawData: bytesOf(BigInt64Array.from(values.map(BigInt))) });
+      }
+      return name;
+    },
+    scalar(value, dtype) {
+      const key = `${dtype}:${value}`;
+      let name = constCache.get(key);
+      if (!name) {
+        name = `_c${constCache.size}`;
+        constCache.set(key, name);
+        const data =
+          dtype === 'float64' ? Float64Array.of(value)
+          : dtype === 'float32' ? Float32Array.of(value)
+          : dtype === 'int64' ? BigInt64Array.of(BigInt(value))
+          : dtype === 'int32' ? Int32Array.of(value)
+          : Uint8Array.of(value ? 1 : 0);
+        initializers.push({ name, dataType: ELEM[dtype], dims: [], rawData: bytesOf(data) });
+      }
+      return name;
+    },
+  };
+
+  const live = liveNodes(g);
+  const usedIds = new Set<number>();
+  for (const n of g.nodes) if (live.has(n.id)) for (const t of n.inputs) usedIds.add(t.id);
+  for (const o of g.outputs) usedIds.add(o.tensor.id);
+
+  for (const c of g.constants) {
+    if (!usedIds.has(c.tensor.id)) continue;
+    initializers.push({ name: valueName(c.tensor, g), dataType: ELEM[c.tensor.dtype], dims: c.tensor.shape as number[], rawData: bytesOf(c.data) });
+  }
+  for (const n of g.nodes) {
+    if (!live.has(n.id)) continue;
+    const op = getOp(n.op);
+    op.emit(ctx, n.inputs.map((t) => valueName(t, g)), n.outputs.map((t) => valueName(t, g)), n.attrs, n.inputs);
+  }
+  for (const o of g.outputs) ctx.node('Identity', [valueName(o.tensor, g)], [o.name]);
+
+  const valueInfo = (name: string, t: Tensor): onnxProto.onnx.IValueInfoProto => ({
+    name,
+    type: {
+      tensorType: {
+        elemType: ELEM[t.dtype],
+        shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+
+  return onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'cliplab',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name: g.name,
+      node: nodes,
+      initializer: initializers,
+      input: g.inputs.filter((i) => usedIds.has(i.tensor.id)).map((i) => valueInfo(i.name, i.tensor)),
+      output: g.outputs.map((o) => valueInfo(o.name, o.tensor)),
+    },
+  });
+}
+
+export function toOnnxBytes(g: Graph): Uint8Array {
+  return onnx.ModelProto.encode(toModelProto(g)).finish();
+}

@@ -1,0 +1,124 @@
+// Registry-driven op tests: every registered primitive has a case here; differentiable ones are
+// finite-difference checked, the others checked against a reference computed in the test.
+import { describe, it, expect } from 'vitest';
+import * as G from './index.js';
+import { registeredOps, getOp, type Tensor } from './index.js';
+import { checkGrads, evalOnce, type GradInput } from './check-grads.js';
+
+interface GradCase {
+  inputs: GradInput[];
+  f: (xs: Tensor[]) => Tensor;
+  /** Relative tolerance when the case itself loses precision (default: 1e-6 in float64, 2e-2 in float32). */
+  tol?: number;
+}
+interface ForwardCase {
+  forward: (g: G.Graph) => Tensor;
+  expected: number[];
+  shape: number[];
+}
+
+const pos = (n: number, lo = 0.5) => Array.from({ length: n }, (_, i) => lo + ((i * 7) % 11) / 5);
+const spread = (n: number) => Array.from({ length: n }, (_, i) => ((i * 13) % 17) / 4 - 2 + 0.05);
+const f32 = (g: G.Graph, v: number[], s: number[]) => g.constant(Float32Array.from(v), s, 'float32');
+
+const gradCases: Record<string, GradCase> = {
+  add: { inputs: [{ shape: [2, 3] }, { shape: [3] }], f: ([a, b]) => G.add(a!, b!) },
+  sub: { inputs: [{ shape: [2, 1] }, { shape: [2, 3] }], f: ([a, b]) => G.sub(a!, b!) },
+  mul: { inputs: [{ shape: [2, 3] }, { shape: [1, 3] }], f: ([a, b]) => G.mul(a!, b!) },
+  div: { inputs: [{ shape: [2, 3] }, { shape: [2, 3], values: pos(6) }], f: ([a, b]) => G.div(a!, b!) },
+  max: { inputs: [{ shape: [2, 3], values: spread(6) }, { shape: [3], values: [0.3, -0.2, 1.1] }], f: ([a, b]) => G.maximum(a!, b!) },
+  neg: { inputs: [{ shape: [4] }], f: ([a]) => G.neg(a!) },
+  exp: { inputs: [{ shape: [4] }], f: ([a]) => G.exp(a!) },
+  log: { inputs: [{ shape: [4], values: pos(4) }], f: ([a]) => G.log(a!) },
+  sqrt: { inputs: [{ shape: [4], values: pos(4) }], f: ([a]) => G.sqrt(a!) },
+  tanh: { inputs: [{ shape: [4] }], f: ([a]) => G.tanh(a!) },
+  erf: { inputs: [{ shape: [4] }], f: ([a]) => G.erf(a!) },
+  sigmoid: { inputs: [{ shape: [4] }], f: ([a]) => G.sigmoid(a!) },
+  relu: { inputs: [{ shape: [6], values: spread(6) }], f: ([a]) => G.relu(a!) },
+  where: {
+    inputs: [{ shape: [2, 3], kind: 'bool', values: [1, 0, 1, 0, 0, 1] }, { shape: [2, 3] }, { shape: [3] }],
+    f: ([c, a, b]) => G.where(c!, a!, b!),
+  },
+  // A float32 round trip inside a float64 graph: differences of 1e-6 steps see float32 rounding.
+  cast: { inputs: [{ shape: [3] }], f: ([a]) => G.cast(G.mul(G.cast(a!, 'float32'), 2), a!.dtype), tol: 0.1 },
+  clip: { inputs: [{ shape: [6], values: spread(6) }], f: ([a]) => G.clip(a!, -1.1, 0.9) },
+  reshape: { inputs: [{ shape: [2, 6] }], f: ([a]) => G.reshape(a!, [3, -1]) },
+  reshape_like: { inputs: [{ shape: [2, 6] }, { shape: [4, 3] }], f: ([a, b]) => G.mul(G.reshapeLike(a!, b!), b!) },
+  transpose: { inputs: [{ shape: [2, 3, 4] }], f: ([a]) => G.transpose(a!, [2, 0, 1]) },
+  slice: { inputs: [{ shape: [3, 5] }], f: ([a]) => G.slice(a!, 1, 1, 4) },
+  pad: { inputs: [{ shape: [3, 2] }], f: ([a]) => G.pad(a!, 0, 1, 2) },
+  concat: { inputs: [{ shape: [2, 3] }, { shape: [2, 1] }], f: ([a, b]) => G.concat([a!, b!], 1) },
+  expand_like: { inputs: [{ shape: [1, 3] }, { shape: [4, 3] }], f: ([a, b]) => G.mul(G.expandLike(a!, b!), b!) },
+  unsqueeze: { inputs: [{ shape: [2, 3] }], f: ([a]) => G.unsqueeze(a!, [0, 2]) },
+  gather_rows: {
+    // Repeated indices with 2 threads: catches scatter kernels that lose concurrent updates.
+    inputs: [{ shape: [5, 3] }, { shape: [2, 4], kind: 'int64', values: [1, 3, 1, 1, 0, 3, 3, 1] }],
+    f: ([t, i]) => G.gatherRows(t!, i!),
+  },
+  scatter_add_rows: {
+    inputs: [{ shape: [4, 2] }, { shape: [3], kind: 'int64', values: [2, 0, 2] }, { shape: [3, 2] }],
+    f: ([b, i, u]) => G.scatterAddRows(b!, i!, u!),
+  },
+  reduce_sum: { inputs: [{ shape: [2, 3, 4] }], f: ([a]) => G.sum(a!, [0, 2]) },
+  reduce_mean: { inputs: [{ shape: [2, 3, 4] }], f: ([a]) => G.mean(a!, [1], true) },
+  matmul: { inputs: [{ shape: [2, 3, 4] }, { shape: [4, 5] }], f: ([a, b]) => G.matmul(a!, b!) },
+  softmax: { inputs: [{ shape: [2, 5] }], f: ([a]) => G.softmax(a!) },
+  log_softmax: { inputs: [{ shape: [2, 5] }], f: ([a]) => G.logSoftmax(a!) },
+  layer_norm: { inputs: [{ shape: [2, 3, 6] }, { shape: [6] }, { shape: [6] }], f: ([x, w, b]) => G.layerNorm(x!, w!, b!) },
+  conv2d: { inputs: [{ shape: [2, 2, 5, 5] }, { shape: [3, 2, 3, 3] }], f: ([x, w]) => G.conv2d(x!, w!, { stride: 2, pad: 1 }) },
+  conv_transpose2d: {
+    inputs: [{ shape: [1, 3, 3, 3] }, { shape: [3, 2, 3, 3] }],
+    f: ([g, w]) => g!.graph.apply('conv_transpose2d', [g!, w!], { strides: [2, 2], pads: [1, 1], dilations: [1, 1], outputPadding: [0, 0] })[0]!,
+  },
+};
+
+const forwardCases: Record<string, ForwardCase> = {
+  greater: { forward: (g) => G.cast(G.greater(f32(g, [1, 2, 3], [3]), 2), 'float32'), expected: [0, 0, 1], shape: [3] },
+  greater_or_equal: { forward: (g) => G.cast(G.greaterOrEqual(f32(g, [1, 2, 3], [3]), 2), 'float32'), expected: [0, 1, 1], shape: [3] },
+  less: { forward: (g) => G.cast(G.less(f32(g, [1, 2, 3], [3]), 2), 'float32'), expected: [1, 0, 0], shape: [3] },
+  equal: { forward: (g) => G.cast(G.equal(f32(g, [1, 2, 3], [3]), 2), 'float32'), expected: [0, 1, 0], shape: [3] },
+  zeros_like: { forward: (g) => G.add(G.zerosLike(f32(g, [5, 6], [2, 1])), 1), expected: [1, 1], shape: [2, 1] },
+  one_hot: {
+    forward: (g) => G.oneHot(g.constant(BigInt64Array.of(2n, 0n), [2], 'int64'), 3),
+    expected: [0, 0, 1, 1, 0, 0],
+    shape: [2, 3],
+  },
+  argmax: {
+    // Token ids: the end-of-text token has the largest id; the first maximum wins.
+    forward: (g) => G.cast(G.argmax(g.constant(BigInt64Array.of(49406n, 5n, 49407n, 0n, 49406n, 49407n, 9n, 49407n), [2, 4], 'int64'), 1), 'float32'),
+    expected: [2, 1],
+    shape: [2],
+  },
+};
+
+describe('op registry', () => {
+  it('has a test case for every registered op', () => {
+    const missing = registeredOps().filter((op) => !(op in gradCases) && !(op in forwardCases));
+    expect(missing).toEqual([]);
+  });
+
+  it('finite-difference cases exactly cover the differentiable ops', () => {
+    for (const op of registeredOps()) expect([op, getOp(op).vjp !== null]).toEqual([op, op in gradCases]);
+  });
+});
+
+describe('VJPs match finite differences', () => {
+  for (const [name, c] of Object.entries(gradCases)) {
+    it(name, async () => {
+      const r = await checkGrads(c.f, c.inputs);
+      const tol = c.tol ?? (r.dtype === 'float64' ? 1e-6 : 2e-2);
+      expect(r.checked).toBeGreaterThan(0);
+      expect(r.maxRelErr, `${r.dtype}: ${r.worst}`).toBeLessThan(tol);
+    });
+  }
+});
+
+describe('non-differentiable ops compute the reference values', () => {
+  for (const [name, c] of Object.entries(forwardCases)) {
+    it(name, async () => {
+      const y = await evalOnce(c.forward);
+      expect(y.shape).toEqual(c.shape);
+      expect(Array.from(y.data, Number)).toEqual(c.expected);
+    });
+  }
+});

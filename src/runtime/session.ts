@@ -1,0 +1,151 @@
+// The only importer of onnxruntime-node: sessions from built graphs, named feeds, pre-allocated outputs.
+import ort from 'onnxruntime-node';
+import { RuntimeError } from '../util/errors.js';
+import { type Graph, type HostData, toOnnxBytes } from '../graph/index.js';
+import type { DType, Shape } from '../graph/index.js';
+import { shapeStr } from '../graph/types.js';
+
+export interface HostTensor {
+  data: HostData;
+  shape: number[];
+}
+
+export type Device = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  /** Intra-op threads (default: ORT's choice, all cores). */
+  threads?: number;
+  device?: Device;
+  /** ORT graph optimizations (default on). */
+  optimize?: boolean;
+  /** Where ORT writes its optimized model, for debugging. */
+  optimizedModelPath?: string;
+}
+
+interface Signature {
+  name: string;
+  dtype: DType;
+  shape: Shape;
+}
+
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
+
+function dtypeOf(data: HostData): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+export function allocate(dtype: DType, shape: number[]): HostTensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data =
+    dtype === 'float32' ? new Float32Array(n)
+    : dtype === 'float64' ? new Float64Array(n)
+    : dtype === 'int64' ? new BigInt64Array(n)
+    : dtype === 'int32' ? new Int32Array(n)
+    : new Uint8Array(n);
+  return { data, shape };
+}
+
+export async function cudaAvailable(): Promise<boolean> {
+  try {
+    return ort.listSupportedBackends().some((b) => b.name === 'cuda');
+  } catch {
+    return false;
+  }
+}
+
+export class Session {
+  private constructor(
+    private readonly ort: ort.InferenceSession,
+    readonly inputs: Signature[],
+    readonly outputs: Signature[],
+    readonly device: Device,
+  ) {}
+
+  static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
+    const device = opts.device ?? 'cpu';
+    if (device === 'cuda' && !(await cudaAvailable())) {
+      throw new RuntimeError(
+        "--device cuda: onnxruntime-node has no CUDA provider here (install with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 / see README 'GPU (CUDA)')",
+      );
+    }
+    const bytes = toOnnxBytes(graph);
+    const so: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all',
+      executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      logSeverityLevel: 3,
+    };
+    if (opts.threads) {
+      so.intraOpNumThreads = opts.threads;
+      so.interOpNumThreads = 1;
+    }
+    if (opts.optimizedModelPath) so.optimizedModelFilePath = opts.optimizedModelPath;
+    let s: ort.InferenceSession;
+    try {
+      s = await ort.InferenceSession.create(bytes, so);
+    } catch (e) {
+      throw new RuntimeError(`onnxruntime rejected graph '${graph.name}': ${(e as Error).message}`);
+    }
+    const usedInputs = new Set(s.inputNames);
+    const inputs = graph.inputs
+      .filter((i) => usedInputs.has(i.name))
+      .map((i) => ({ name: i.name, dtype: i.tensor.dtype, shape: i.tensor.shape }));
+    const outputs = graph.outputs.map((o) => ({ name: o.name, dtype: o.tensor.dtype, shape: o.tensor.shape }));
+    return new Session(s, inputs, outputs, device);
+  }
+
+  /**
+   * Run with named feeds. `into` names pre-allocated output buffers ORT writes in place (so parameters
+   * and optimizer state can ping-pong between two buffer sets without allocation); other outputs are
+   * allocated by ORT.
+   */
+  async run(feeds: Record<string, HostTensor>, into: Record<string, HostTensor> = {}, only?: string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const sig of this.inputs) {
+      const f = feeds[sig.name];
+      if (!f) throw new RuntimeError(`missing feed '${sig.name}' (${sig.dtype}${shapeStr(sig.shape)})`);
+      checkFeed(sig, f);
+      ortFeeds[sig.name] = new ort.Tensor(ORT_TYPE[sig.dtype], f.data as never, f.shape);
+    }
+    const wanted = only ?? this.outputs.map((o) => o.name);
+    const fetches: Record<string, ort.OnnxValue | null> = {};
+    for (const name of wanted) {
+      const pre = into[name];
+      fetches[name] = pre ? new ort.Tensor(ORT_TYPE[dtypeOf(pre.data)], pre.data as never, pre.shape) : null;
+    }
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = await this.ort.run(ortFeeds, fetches as never);
+    } catch (e) {
+      throw new RuntimeError(`onnxruntime run failed: ${(e as Error).message}`);
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const name of wanted) {
+      const pre = into[name];
+      if (pre) {
+        out[name] = pre;
+        continue;
+      }
+      const t = res[name] as ort.Tensor;
+      out[name] = { data: t.data as HostData, shape: [...t.dims] };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.ort.release();
+  }
+}
+
+function checkFeed(sig: Signature, f: HostTensor): void {
+  const dt = dtypeOf(f.data);
+  if (dt !== sig.dtype && !(sig.dtype === 'bool' && f.data instanceof Uint8Array))
+    throw new RuntimeError(`feed '${sig.name}': expected ${sig.dtype}, got ${dt}`);
+  if (f.shape.length !== sig.shape.length || f.shape.some((d, i) => typeof sig.shape[i] === 'number' && sig.shape[i] !== d))
+    throw new RuntimeError(`feed '${sig.name}': expected shape ${shapeStr(sig.shape)}, got ${shapeStr(f.shape)}`);
+  const n = f.shape.reduce((a, b) => a * b, 1);
+  if (n !== f.data.length) throw new RuntimeError(`feed '${sig.name}': shape ${shapeStr(f.shape)} needs ${n} values, got ${f.data.length}`);
+}
