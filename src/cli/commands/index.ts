@@ -1,6 +1,9 @@
 // The table of commands. Each module exports `register(program)`; add one line per command.
 import type { Command } from 'commander';
+import { register as tokenize } from './tokenize.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  tokenize,
+];
