@@ -1,0 +1,8 @@
+// Public face of data/ingest: web-source metadata adapters and the resumable downloader into shards.
+export { ingest, INGEST_DEFAULTS, type IngestOptions } from './ingest.js';
+export { readSource, listMetadataFiles, cleanYfccText, YFCC_COLUMNS, WIT_COLUMNS } from './sources.js';
+export { fetchImage, parseRetryAfter, type FetchOptions, type FetchResult } from './fetcher.js';
+export { checkUrl, isBlockedAddress, guardedLookup, RefusedError } from './address-policy.js';
+export { acceptableContentType, sniffImageFormat, resizeToJpeg } from './image-check.js';
+export type { ShardStats, OverallStats } from './stats.js';
+export { SOURCES, type SourceName, type BadRowPolicy, type RowEvent, type MetadataRow, type AdapterOptions } from './types.js';

@@ -1,0 +1,349 @@
+// The ingest run: metadata rows in chunks of `shardSize`, each chunk downloaded with bounded concurrency into
+// one shard (tar + `<shard>_stats.json`), resumable (a shard is done iff both exist), then `stats.json`.
+import http from 'node:http';
+import https from 'node:https';
+import { promises as fsp } from 'node:fs';
+import { join, resolve, relative, isAbsolute, basename } from 'node:path';
+import { InputError } from '../../util/errors.js';
+import { writeJsonAtomic } from '../../util/fs.js';
+import { progress as makeProgress } from '../../util/progress.js';
+import { shardName, updateSizesJson, writeShard, type ShardSample } from '../shards/writer.js';
+import { fetchImage, type FetchOptions } from './fetcher.js';
+import { acceptableContentType, resizeToJpeg, sniffImageFormat } from './image-check.js';
+import { listMetadataFiles, readSource } from './sources.js';
+import { emptyShardStats, mergeStats, recordOutcome, type OverallStats, type ShardStats } from './stats.js';
+import { SOURCES, type AdapterOptions, type BadRowPolicy, type RowEvent, type SourceName } from './types.js';
+
+export interface IngestOptions extends AdapterOptions {
+  source: SourceName;
+  /** A metadata file, or a directory of them (read in name order). */
+  metadata: string;
+  out: string;
+  concurrency?: number;
+  timeoutMs?: number;
+  retries?: number;
+  imageSize?: number;
+  shardSize?: number;
+  allowPrivateHosts?: boolean;
+  onBadRow?: BadRowPolicy;
+  /** Largest body downloaded, in bytes (default 32 MiB). */
+  maxBytes?: number;
+  maxRedirects?: number;
+  /** Decompression-bomb guard: inputs with more pixels are refused (default 89,478,485, PIL's limit). */
+  maxPixels?: number;
+  backoffBaseMs?: number;
+  maxRetryAfterMs?: number;
+  jpegQuality?: number;
+  userAgent?: string;
+  /** Aborting stops the run; finished shards stay, unfinished ones are redone by the next run. */
+  signal?: AbortSignal;
+  /** Called after each shard (tar + stats) is on disk. */
+  onShardDone?: (stats: ShardStats) => void;
+  /** Progress bar on stderr (when a TTY and not quiet); default true. */
+  progress?: boolean;
+}
+
+export const INGEST_DEFAULTS = {
+  concurrency: 16,
+  timeoutMs: 10_000,
+  retries: 2,
+  imageSize: 256,
+  shardSize: 1000,
+  maxBytes: 32 * 1024 * 1024,
+  maxRedirects: 5,
+  maxPixels: 89_478_485,
+  backoffBaseMs: 500,
+  maxRetryAfterMs: 30_000,
+  jpegQuality: 95,
+  userAgent: 'cliplab-ingest/0.1 (research image-text dataset builder)',
+} as const;
+
+/** The options that fix shard contents; a rerun into the same --out must repeat them. */
+interface RunConfig {
+  source: string;
+  metadata: string[];
+  shard_size: number;
+  image_size: number;
+  url_col: string | null;
+  caption_col: string | null;
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
+  const x = v ?? dflt;
+  if (!Number.isInteger(x) || x < min) throw new InputError(name, `must be an integer ≥ ${min}, got ${String(v)}`);
+  return x;
+}
+
+/** Bounded concurrency shared by all chunks in flight. */
+function limiter(n: number) {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+/** Path of `name` under `out`; refuses anything that would land outside it. */
+function inside(out: string, name: string): string {
+  const p = resolve(out, name);
+  const rel = relative(out, p);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new InputError('--out', `refusing to write outside ${out}: ${name}`);
+  return p;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function checkRunConfig(out: string, cfg: RunConfig): Promise<void> {
+  const path = inside(out, 'ingest.json');
+  let prev: RunConfig | null = null;
+  try {
+    prev = JSON.parse(await fsp.readFile(path, 'utf8')) as RunConfig;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(path, `unreadable: ${(e as Error).message}`);
+  }
+  if (prev) {
+    for (const k of Object.keys(cfg) as (keyof RunConfig)[]) {
+      if (JSON.stringify(prev[k]) !== JSON.stringify(cfg[k])) {
+        throw new InputError('--out', `${out} holds an ingest with ${k}=${JSON.stringify(prev[k])}, not ${JSON.stringify(cfg[k])}: rerun with the same options or use a new --out`);
+      }
+    }
+    return;
+  }
+  await writeJsonAtomic(path, cfg);
+}
+
+/** Temp files left by a killed run (`.<name>.tmp-<pid>-<rand>`); never read, safe to delete. */
+async function removeStaleTemps(out: string): Promise<void> {
+  for (const n of await fsp.readdir(out)) {
+    if (/^\..+\.tmp-\d+-[a-z0-9]+$/.test(n)) await fsp.rm(inside(out, n), { force: true });
+  }
+}
+
+interface RunContext {
+  out: string;
+  source: SourceName;
+  fetch: FetchOptions;
+  resize: { imageSize: number; maxPixels: number; jpegQuality: number };
+  limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  tick: () => void;
+  signal: AbortSignal;
+}
+
+/** Downloads, checks and re-encodes one row; records its outcome; returns the sample on success. */
+async function ingestRow(ctx: RunContext, stats: ShardStats, rowIndex: number, ev: RowEvent & { kind: 'row' }): Promise<ShardSample | null> {
+  const { url, caption, id, extra } = ev.row;
+  const f = await ctx.limit(() => fetchImage(url, ctx.fetch));
+  ctx.tick();
+  const retries = f.attempts - 1;
+  if (!f.ok) {
+    const reason = f.error === 'http_error' ? `http_${f.status}` : f.error;
+    recordOutcome(stats, 'failed_to_download', reason, { httpStatus: f.status, retries });
+    return null;
+  }
+  if (!acceptableContentType(f.contentType)) {
+    recordOutcome(stats, 'failed_to_download', 'bad_content_type', { httpStatus: f.status, retries });
+    return null;
+  }
+  const format = sniffImageFormat(f.body);
+  if (!format) {
+    recordOutcome(stats, 'failed_to_download', 'not_an_image', { httpStatus: f.status, retries });
+    return null;
+  }
+  const r = await resizeToJpeg(f.body, format, ctx.resize);
+  if (!r.ok) {
+    recordOutcome(stats, 'failed_to_resize', r.error, { httpStatus: f.status, retries });
+    return null;
+  }
+  recordOutcome(stats, 'success', 'success', { httpStatus: f.status, retries });
+  const meta: Record<string, unknown> = {
+    ...extra,
+    source: ctx.source,
+    id,
+    row: rowIndex,
+    url,
+    ...(f.finalUrl !== url ? { final_url: f.finalUrl } : {}),
+    caption,
+    width: r.width,
+    height: r.height,
+    original_width: r.originalWidth,
+    original_height: r.originalHeight,
+    original_format: r.format,
+  };
+  return { key: String(rowIndex).padStart(9, '0'), image: r.jpeg, imageExt: 'jpg', caption, meta };
+}
+
+/** Processes one chunk into one shard: tar first, stats last (the stats file marks the shard done). */
+async function ingestChunk(ctx: RunContext, index: number, firstRow: number, events: RowEvent[]): Promise<ShardStats> {
+  const name = shardName('', index);
+  const stats = emptyShardStats(name, firstRow);
+  const t0 = Date.now();
+  const samples = await Promise.all(
+    events.map(async (ev, j) => {
+      if (ev.kind === 'bad') {
+        recordOutcome(stats, 'bad_row', ev.reason, { where: ev.where });
+        ctx.tick();
+        return null;
+      }
+      if (ev.kind === 'filtered') {
+        recordOutcome(stats, 'filtered', ev.reason);
+        ctx.tick();
+        return null;
+      }
+      return ingestRow(ctx, stats, firstRow + j, ev);
+    }),
+  );
+  if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+  await writeShard(inside(ctx.out, name), samples.filter((s): s is ShardSample => s !== null));
+  stats.end_time = new Date().toISOString();
+  stats.duration_s = (Date.now() - t0) / 1000;
+  await writeJsonAtomic(inside(ctx.out, statsName(name)), stats);
+  return stats;
+}
+
+function statsName(tar: string): string {
+  return tar.replace(/\.tar$/, '_stats.json');
+}
+
+/** Reads a finished shard's stats, or null when the shard is not done (missing tar or stats, bad stats). */
+async function doneStats(out: string, index: number): Promise<ShardStats | null> {
+  const name = shardName('', index);
+  if (!(await exists(inside(out, name)))) return null;
+  try {
+    return JSON.parse(await fsp.readFile(inside(out, statsName(name)), 'utf8')) as ShardStats;
+  } catch {
+    return null;
+  }
+}
+
+/** Ingests `opts.metadata` into shards under `opts.out`; returns (and writes) the overall stats. */
+export async function ingest(opts: IngestOptions): Promise<OverallStats> {
+  if (!SOURCES.includes(opts.source)) throw new InputError('--source', `unknown source "${opts.source}" (one of ${SOURCES.join(', ')})`);
+  const d = INGEST_DEFAULTS;
+  const concurrency = positiveInt('--concurrency', opts.concurrency, d.concurrency);
+  const shardSize = positiveInt('--shard-size', opts.shardSize, d.shardSize);
+  const imageSize = positiveInt('--image-size', opts.imageSize, d.imageSize);
+  const fetch: FetchOptions = {
+    timeoutMs: positiveInt('--timeout-ms', opts.timeoutMs, d.timeoutMs),
+    retries: positiveInt('--retries', opts.retries, d.retries, 0),
+    maxBytes: positiveInt('maxBytes', opts.maxBytes, d.maxBytes),
+    maxRedirects: positiveInt('maxRedirects', opts.maxRedirects, d.maxRedirects, 0),
+    allowPrivateHosts: opts.allowPrivateHosts ?? false,
+    backoffBaseMs: positiveInt('backoffBaseMs', opts.backoffBaseMs, d.backoffBaseMs, 0),
+    maxRetryAfterMs: positiveInt('maxRetryAfterMs', opts.maxRetryAfterMs, d.maxRetryAfterMs, 0),
+    userAgent: opts.userAgent ?? d.userAgent,
+  };
+  const onBadRow = opts.onBadRow ?? 'skip';
+  if (onBadRow !== 'skip' && onBadRow !== 'fail') throw new InputError('--on-bad-row', `must be skip or fail, got "${String(onBadRow)}"`);
+  const files = await listMetadataFiles(opts.metadata, opts.source);
+  const out = resolve(opts.out);
+  await fsp.mkdir(out, { recursive: true });
+  await checkRunConfig(out, {
+    source: opts.source,
+    metadata: files.map((f) => basename(f)),
+    shard_size: shardSize,
+    image_size: imageSize,
+    url_col: opts.urlCol ?? null,
+    caption_col: opts.captionCol ?? null,
+  });
+  await removeStaleTemps(out);
+
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onOuterAbort();
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: concurrency }),
+    https: new https.Agent({ keepAlive: true, maxSockets: concurrency }),
+  };
+  const bar = opts.progress === false ? null : makeProgress('ingest', 0, 'images');
+  let total = 0;
+  let rowsThisRun = 0;
+  const ctx: RunContext = {
+    out,
+    source: opts.source,
+    fetch: { ...fetch, signal: controller.signal, agents },
+    resize: { imageSize, maxPixels: positiveInt('maxPixels', opts.maxPixels, d.maxPixels), jpegQuality: opts.jpegQuality ?? d.jpegQuality },
+    limit: limiter(concurrency),
+    tick: () => {
+      rowsThisRun++;
+      bar?.tick();
+    },
+    signal: controller.signal,
+  };
+
+  const t0 = Date.now();
+  const all: ShardStats[] = [];
+  let skipped = 0;
+  const inFlight = new Map<number, Promise<ShardStats>>();
+  const settle = async (index: number) => {
+    const s = await inFlight.get(index)!;
+    inFlight.delete(index);
+    all[index] = s;
+    opts.onShardDone?.(s);
+  };
+  try {
+    let index = 0;
+    let chunk: RowEvent[] = [];
+    let chunkDone: ShardStats | null | undefined;
+    const flush = async () => {
+      if (chunkDone) {
+        all[index] = chunkDone;
+        skipped++;
+      } else {
+        // Keep at most two chunks downloading: the next one starts while the last stragglers finish.
+        while (inFlight.size >= 2) await settle(Math.min(...inFlight.keys()));
+        total += chunk.length;
+        bar?.setTotal(total);
+        const p = ingestChunk(ctx, index, index * shardSize, chunk);
+        p.catch(() => {});
+        inFlight.set(index, p);
+      }
+      index++;
+      chunk = [];
+      chunkDone = undefined;
+    };
+    for await (const ev of readSource(files, opts.source, opts)) {
+      if (controller.signal.aborted) break;
+      if (chunkDone === undefined) chunkDone = await doneStats(out, index);
+      if (ev.kind === 'bad' && onBadRow === 'fail' && !chunkDone) throw new InputError(ev.where, ev.reason);
+      chunk.push(ev);
+      if (chunk.length === shardSize) await flush();
+    }
+    if (chunk.length > 0 && !controller.signal.aborted) await flush();
+    while (inFlight.size > 0) await settle(Math.min(...inFlight.keys()));
+    if (controller.signal.aborted) throw controller.signal.reason ?? new Error('aborted');
+  } catch (e) {
+    controller.abort(e);
+    await Promise.allSettled(inFlight.values());
+    throw e;
+  } finally {
+    bar?.stop();
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    agents.http.destroy();
+    agents.https.destroy();
+  }
+
+  const shards = all.filter((s) => s !== undefined);
+  await updateSizesJson(out, Object.fromEntries(shards.map((s) => [s.shard, s.successes])));
+  const overall = mergeStats(shards, {
+    source: opts.source,
+    metadata: files,
+    shardsSkipped: skipped,
+    durationS: (Date.now() - t0) / 1000,
+    rowsThisRun,
+  });
+  await writeJsonAtomic(inside(out, 'stats.json'), overall);
+  return overall;
+}
