@@ -1,11 +1,15 @@
 // The table of commands. Each module exports `register(program)`; add one line per command.
 import type { Command } from 'commander';
 import { register as tokenize } from './tokenize.js';
+import { register as testbed } from './testbed.js';
+import { register as analyze } from './analyze.js';
 import { register as ingest } from './ingest.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
   tokenize,
+  testbed,
+  analyze,
   ingest,
 ];

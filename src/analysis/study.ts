@@ -1,0 +1,147 @@
+// Turns loaded result files into the study table: one row per model with its reference accuracy and its
+// accuracy on each shift; picks the reference dataset; rejects inconsistent inputs naming the file.
+import type { DesignInfo, LoadedResult } from '../eval/result.js';
+import { classesKey } from '../eval/result.js';
+import { InputError } from '../util/errors.js';
+
+/** The pseudo-dataset holding each model's mean accuracy over all shifts. */
+export const AVERAGE = 'average';
+
+/** Default reference dataset of each evaluation suite. */
+export const SUITE_REFERENCE: Record<string, string> = { testbed: 'noto-v1', imagenet: 'imagenet-1k' };
+
+export interface Measurement {
+  acc: number;
+  n: number;
+  file: string;
+}
+
+export interface ModelRow {
+  model: string;
+  design: string;
+  info?: DesignInfo;
+  samplesSeen: number;
+  seed: number;
+  /** Training set size: design_info.size, else samples seen. */
+  size: number;
+  reference: Measurement;
+  /** Shift dataset → measurement; `average` is added when the model has every shift. */
+  shifts: Map<string, Measurement>;
+}
+
+export interface Study {
+  reference: string;
+  /** Shift datasets, sorted; does not include `average`. */
+  shifts: string[];
+  models: ModelRow[];
+  /** Design name → its design_info (first seen), if any model carried one. */
+  designInfo: Map<string, DesignInfo>;
+  designs: string[];
+  warnings: string[];
+  files: string[];
+}
+
+export interface StudyOptions {
+  reference?: string;
+  /** Designs whose class subset per dataset every other result must match. */
+  baselineDesigns?: string[];
+}
+
+function pickReference(results: LoadedResult[], datasets: Set<string>, explicit?: string): string {
+  if (explicit !== undefined) {
+    if (!datasets.has(explicit))
+      throw new InputError('--reference', `no results on dataset "${explicit}" (have: ${[...datasets].sort().join(', ')})`);
+    return explicit;
+  }
+  const flagged = new Set(results.filter((r) => r.result.reference === true).map((r) => r.result.dataset));
+  if (flagged.size === 1) return [...flagged][0]!;
+  if (flagged.size > 1)
+    throw new InputError('results', `several datasets are flagged reference (${[...flagged].join(', ')}); pass --reference`);
+  const suites = new Set(results.map((r) => r.result.suite).filter((s): s is string => s !== undefined));
+  for (const s of suites) {
+    const ref = SUITE_REFERENCE[s];
+    if (ref !== undefined && datasets.has(ref)) return ref;
+  }
+  for (const ref of ['imagenet-1k', 'imagenet', 'noto-v1']) if (datasets.has(ref)) return ref;
+  throw new InputError('results', `cannot tell the reference dataset among ${[...datasets].sort().join(', ')}; pass --reference`);
+}
+
+/** Every result on one dataset must use the same class subset as the baseline's (or the first) result. */
+function checkClassSubsets(results: LoadedResult[], baselineDesigns: Set<string>): void {
+  const byDataset = new Map<string, LoadedResult[]>();
+  for (const r of results) {
+    const list = byDataset.get(r.result.dataset) ?? [];
+    list.push(r);
+    byDataset.set(r.result.dataset, list);
+  }
+  for (const [dataset, list] of byDataset) {
+    const keyed = list.filter((r) => classesKey(r.result.classes) !== undefined);
+    if (keyed.length === 0) continue;
+    const anchor = keyed.find((r) => baselineDesigns.has(r.result.design)) ?? keyed[0]!;
+    const want = classesKey(anchor.result.classes)!;
+    const role = baselineDesigns.has(anchor.result.design) ? 'baseline model' : 'model';
+    for (const r of keyed) {
+      const got = classesKey(r.result.classes)!;
+      if (got !== want)
+        throw new InputError(
+          r.file,
+          `model ${r.result.model} was evaluated on ${dataset} with class subset "${got}" but ${role} ` +
+            `${anchor.result.model} (${anchor.file}) used "${want}"`,
+        );
+    }
+  }
+}
+
+export function buildStudy(results: LoadedResult[], opts: StudyOptions = {}): Study {
+  if (results.length === 0) throw new InputError('results', 'no result files found');
+  const warnings: string[] = [];
+  const datasets = new Set(results.map((r) => r.result.dataset));
+  if (datasets.has(AVERAGE))
+    throw new InputError(results.find((r) => r.result.dataset === AVERAGE)!.file, `dataset name "${AVERAGE}" is reserved`);
+  const reference = pickReference(results, datasets, opts.reference);
+  checkClassSubsets(results, new Set(opts.baselineDesigns ?? []));
+
+  const designOf = new Map<string, { design: string; file: string }>();
+  const designInfo = new Map<string, DesignInfo>();
+  type PartialRow = Partial<ModelRow> & { shifts: Map<string, Measurement> };
+  const rows = new Map<string, PartialRow>();
+  for (const { file, result: r } of results) {
+    const prev = designOf.get(r.model);
+    if (prev && prev.design !== r.design)
+      throw new InputError(file, `model ${r.model} has design "${r.design}" here but "${prev.design}" in ${prev.file}`);
+    designOf.set(r.model, { design: r.design, file });
+    if (r.design_info && !designInfo.has(r.design)) designInfo.set(r.design, r.design_info);
+    const row: PartialRow = rows.get(r.model) ?? { model: r.model, design: r.design, shifts: new Map() };
+    const m: Measurement = { acc: r.metrics.acc1, n: r.n, file };
+    if (r.dataset === reference) {
+      row.reference = m;
+      row.samplesSeen = r.samples_seen;
+      row.seed = r.seed;
+      row.info = r.design_info;
+      row.size = r.design_info?.size ?? r.samples_seen;
+    } else row.shifts.set(r.dataset, m);
+    rows.set(r.model, row);
+  }
+  const shifts = [...datasets].filter((d) => d !== reference).sort();
+  if (shifts.length === 0) throw new InputError('results', `only the reference dataset ${reference} was evaluated; need shifts`);
+  const models: ModelRow[] = [];
+  for (const row of rows.values()) {
+    if (!row.reference) {
+      warnings.push(`model ${row.model} has no result on the reference ${reference}; left out`);
+      continue;
+    }
+    const full = row as ModelRow;
+    if (shifts.every((s) => full.shifts.has(s))) {
+      const ms = shifts.map((s) => full.shifts.get(s)!);
+      full.shifts.set(AVERAGE, {
+        acc: ms.reduce((a, m) => a + m.acc, 0) / ms.length,
+        n: Math.min(...ms.map((m) => m.n)),
+        file: '(mean of shifts)',
+      });
+    } else warnings.push(`model ${row.model} lacks some shifts; it is left out of the average`);
+    models.push(full);
+  }
+  models.sort((a, b) => a.design.localeCompare(b.design) || a.size - b.size || a.model.localeCompare(b.model));
+  const designs = [...new Set(models.map((m) => m.design))].sort();
+  return { reference, shifts, models, designInfo, designs, warnings, files: results.map((r) => r.file) };
+}

@@ -1,0 +1,51 @@
+// `cliplab analyze RESULTS… --out DIR`: trend lines, effective robustness, dilution, size scaling, plots.
+import type { Command } from 'commander';
+import { analyze } from '../../analysis/analyze.js';
+import { parseBaselineArg } from '../../analysis/baseline.js';
+import { TRANSFORMS, type TransformName } from '../../analysis/transform.js';
+import { writeAnalysis } from '../../analysis/write-analysis.js';
+import { readResults } from '../../eval/result.js';
+import { InputError } from '../../util/errors.js';
+import { info, warn } from '../../util/log.js';
+
+export function register(program: Command): void {
+  program
+    .command('analyze')
+    .description('fit trend lines and effective robustness from result files; write robustness.json, CSV, Markdown, plots')
+    .argument('<results...>', 'result JSON files or directories of them (searched recursively)')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--reference <name>', 'reference dataset (default: the flagged or the suite’s reference)')
+    .option('--transform <t>', 'probit or logit', 'probit')
+    .option('--baseline <designs|file>', 'designs (comma-separated) or a file of (reference, shift) accuracy pairs or lines')
+    .option('--seed <s>', 'bootstrap seed', '0')
+    .option('--resamples <b>', 'bootstrap resamples', '1000')
+    .option('--samples <dir>', 'folder of sample images per source (samples/<source>/<name>.png + .txt) for the report')
+    .option('--no-png', 'SVG plots only')
+    .option('--json', 'print robustness.json to stdout')
+    .action(async (paths: string[], o: Record<string, string | boolean | undefined>) => {
+      const transform = o.transform as string;
+      if (!TRANSFORMS.includes(transform as TransformName)) throw new InputError('--transform', `expected probit or logit, got "${transform}"`);
+      const seed = Number(o.seed);
+      if (!Number.isInteger(seed)) throw new InputError('--seed', `not an integer: ${String(o.seed)}`);
+      const resamples = Number(o.resamples);
+      if (!Number.isInteger(resamples) || resamples < 1) throw new InputError('--resamples', `not a positive integer: ${String(o.resamples)}`);
+      const results = readResults(paths, { onSkip: (f, why) => info(`skipping ${f}: ${why}`) });
+      const r = analyze(results, {
+        reference: o.reference as string | undefined,
+        transform: transform as TransformName,
+        baseline: parseBaselineArg(o.baseline as string | undefined),
+        seed,
+        resamples,
+        inputPaths: paths,
+        samplesDir: o.samples as string | undefined,
+      });
+      for (const w of r.warnings) warn(w);
+      const written = await writeAnalysis(o.out as string, r, { png: o.png !== false });
+      if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else {
+        info(`${results.length} results, ${r.designs.length ? new Set(r.designs.map((d) => d.design)).size : 0} designs; reference ${r.reference}; shifts ${r.shifts.join(', ')}`);
+        info(`average over shifts: accuracies are averaged first, then compared with the baseline line`);
+        process.stdout.write(`${written.json}\n${written.markdown}\n${written.csv.join('\n')}\n${written.plots.join('\n')}\n`);
+      }
+    });
+}
