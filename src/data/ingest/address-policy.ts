@@ -79,7 +79,7 @@ export class RefusedError extends Error {
  * Parses and checks a URL before any connection: http(s) only, credentials-free host present, and an IP
  * literal host must not be refused. Hostnames are checked later, on the socket's DNS lookup.
  */
-export function checkUrl(raw: string, allowPrivateHosts: boolean): URL {
+export function checkUrl(raw: string, allowPrivateHosts: boolean, isRefused: (ip: string) => boolean = isBlockedAddress): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -91,7 +91,7 @@ export function checkUrl(raw: string, allowPrivateHosts: boolean): URL {
   }
   if (!url.hostname) throw new RefusedError('invalid_url', `no host in ${raw.slice(0, 200)}`);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (!allowPrivateHosts && isIP(host) !== 0 && isBlockedAddress(host)) {
+  if (!allowPrivateHosts && isIP(host) !== 0 && isRefused(host)) {
     throw new RefusedError('refused_address', `${host} is a loopback/private/link-local/reserved address`);
   }
   return url;
@@ -103,13 +103,13 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * A `lookup` for http(s).request: resolves the name once, refuses it if any address is in a refused range,
  * and hands the socket exactly the addresses it checked, so a hostname cannot rebind between check and use.
  */
-export function guardedLookup(allowPrivateHosts: boolean) {
+export function guardedLookup(allowPrivateHosts: boolean, isRefused: (ip: string) => boolean = isBlockedAddress) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     dnsLookup(hostname, { family: options.family ?? 0, hints: options.hints, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
       if (!allowPrivateHosts) {
-        const bad = addresses.find((a) => isBlockedAddress(a.address));
+        const bad = addresses.find((a) => isRefused(a.address));
         if (bad) {
           return callback(new RefusedError('refused_address', `${hostname} resolves to refused address ${bad.address}`) as never, []);
         }

@@ -14,6 +14,8 @@ export interface FetchOptions {
   /** Redirect hops allowed per attempt. */
   maxRedirects: number;
   allowPrivateHosts: boolean;
+  /** Which IPs are refused when private hosts are not allowed; default isBlockedAddress (tests narrow it). */
+  isRefusedAddress?: (ip: string) => boolean;
   /** Backoff before retry k (0-based) is backoffBaseMs·2^k plus up to backoffBaseMs of jitter. */
   backoffBaseMs: number;
   /** A Retry-After longer than this is not waited for: the URL fails with its 429/503. */
@@ -86,7 +88,7 @@ function requestOnce(url: URL, opts: FetchOptions, signal: AbortSignal): Promise
     const req = mod.request(url, {
       method: 'GET',
       agent,
-      lookup: guardedLookup(opts.allowPrivateHosts) as never,
+      lookup: guardedLookup(opts.allowPrivateHosts, opts.isRefusedAddress) as never,
       headers: { 'user-agent': opts.userAgent, accept: 'image/*,*/*;q=0.8', 'accept-encoding': 'identity' },
     });
     const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -150,7 +152,7 @@ async function attempt(start: string, opts: FetchOptions): Promise<FetchResult &
     for (let hop = 0; ; hop++) {
       let url: URL;
       try {
-        url = checkUrl(current, opts.allowPrivateHosts);
+        url = checkUrl(current, opts.allowPrivateHosts, opts.isRefusedAddress);
       } catch (e) {
         throw classify(e, false);
       }
