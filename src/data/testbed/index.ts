@@ -1,0 +1,31 @@
+// The built-in emoji testbed: public API (build, manifest reader, source and eval set names).
+export { buildTestbed, type BuildTestbedOptions } from './build.js';
+export {
+  readTestbedManifest,
+  testbedManifestSchema,
+  MANIFEST_FILE,
+  type TestbedManifest,
+  type TestbedConcept,
+  type TestbedSource,
+  type TestbedEvalSet,
+} from './manifest.js';
+export {
+  TRAINING_SOURCES,
+  SOURCE_SPECS,
+  REFERENCE_SET,
+  NATURAL_SHIFTS,
+  SYNTHETIC_SHIFT,
+  SHIFT_SETS,
+  EVAL_SETS,
+  FULL_SUFFIX,
+  ICON_SETS,
+  EVAL_CLASS_COUNT,
+  EVAL_CLASS_SEED,
+  DEFAULTS as TESTBED_DEFAULTS,
+  TESTBED_VERSION,
+  type TrainingSourceName,
+  type EvalSetName,
+  type IconSetName,
+  type CaptionConvention,
+  type SourceSpec,
+} from './constants.js';
