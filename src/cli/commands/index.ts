@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { register as tokenize } from './tokenize.js';
 import { register as testbed } from './testbed.js';
-import { register as testbed } from './testbed.js';
 import { register as analyze } from './analyze.js';
 import { register as ingest } from './ingest.js';
 
@@ -10,7 +9,6 @@ export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
   tokenize,
-  testbed,
   testbed,
   analyze,
   ingest,
