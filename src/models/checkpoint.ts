@@ -1,0 +1,101 @@
+// Checkpoints: an OpenCLIP `state_dict` as safetensors plus `config.json` (the OpenCLIP model config) beside it,
+// and `matchStateDict`, which checks a loaded state dict against the names and shapes a model expects.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { InputError } from '../util/errors.js';
+import { writeJsonAtomic } from '../util/fs.js';
+import { loadModelConfig, parseModelConfig, type ClipConfig } from './config.js';
+import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
+
+/** File name of the weights when a checkpoint is given as a directory. */
+export const CHECKPOINT_FILE = 'model.safetensors';
+export const CONFIG_FILE = 'config.json';
+
+const LIST_MAX = 10;
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, LIST_MAX).join(', ');
+  return names.length > LIST_MAX ? `${shown}, … (${names.length} in all)` : shown;
+}
+
+export interface MatchOptions {
+  /** Expected names that may be absent (e.g. buffers the model recomputes). */
+  allowMissing?: (name: string) => boolean;
+}
+
+/**
+ * Check `tensors` (read from `file`) against `expected` (name → shape): strips a DataParallel `module.` prefix,
+ * then rejects unknown names, missing names and shape mismatches with errors that name the file and the keys.
+ * Returns the tensors under their stripped names, in `expected`'s order.
+ */
+export function matchStateDict(
+  file: string,
+  tensors: Map<string, NamedTensor>,
+  expected: Map<string, number[]>,
+  opts: MatchOptions = {},
+): Map<string, NamedTensor> {
+  const stripped = new Map<string, NamedTensor>();
+  for (const [name, t] of tensors) {
+    const bare = name.startsWith('module.') ? name.slice('module.'.length) : name;
+    if (stripped.has(bare)) throw new InputError(file, `key '${bare}' appears twice (with and without 'module.')`);
+    stripped.set(bare, t);
+  }
+  const unknown = [...stripped.keys()].filter((k) => !expected.has(k));
+  if (unknown.length) {
+    throw new InputError(file, `${unknown.length} unexpected key(s) not in the model: ${listNames(unknown)}`);
+  }
+  const missing = [...expected.keys()].filter((k) => !stripped.has(k) && !opts.allowMissing?.(k));
+  if (missing.length) {
+    throw new InputError(file, `${missing.length} key(s) missing from the checkpoint: ${listNames(missing)}`);
+  }
+  const out = new Map<string, NamedTensor>();
+  for (const [name, shape] of expected) {
+    const t = stripped.get(name);
+    if (!t) continue;
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new InputError(file, `key '${name}': shape [${t.shape.join(', ')}] in the checkpoint, the model expects [${shape.join(', ')}]`);
+    }
+    out.set(name, t);
+  }
+  return out;
+}
+
+/** The weights file of a checkpoint given as a file or a directory. */
+export function checkpointFile(pathOrDir: string): string {
+  return existsSync(pathOrDir) && statSync(pathOrDir).isDirectory() ? join(pathOrDir, CHECKPOINT_FILE) : pathOrDir;
+}
+
+export interface Checkpoint {
+  /** The safetensors file read. */
+  file: string;
+  tensors: Map<string, NamedTensor>;
+  metadata: Record<string, string>;
+  /** `config.json` beside the weights, validated; null when there is none. */
+  config: ClipConfig | null;
+}
+
+/** Read a checkpoint: `model.safetensors` in a directory, or a `.safetensors[.gz]` file, plus its `config.json`. */
+export async function readCheckpoint(pathOrDir: string): Promise<Checkpoint> {
+  const file = checkpointFile(pathOrDir);
+  const { tensors, metadata } = await readSafetensors(file);
+  const configPath = join(dirname(file), CONFIG_FILE);
+  const config = existsSync(configPath) ? loadModelConfig(configPath) : null;
+  return { file, tensors, metadata, config };
+}
+
+/**
+ * Write `tensors` as safetensors (atomically) and `config` as `config.json` in the same directory. `pathOrDir`
+ * is a `.safetensors` path or a directory (then `model.safetensors` inside it). Returns the weights path.
+ */
+export async function writeCheckpoint(
+  pathOrDir: string,
+  tensors: Map<string, NamedTensor> | Record<string, NamedTensor>,
+  config: ClipConfig,
+  metadata?: Record<string, string>,
+): Promise<string> {
+  parseModelConfig(config, `config for ${pathOrDir}`);
+  const file = /\.safetensors(\.gz)?$/.test(pathOrDir) ? pathOrDir : join(pathOrDir, CHECKPOINT_FILE);
+  await writeSafetensors(file, tensors, metadata);
+  await writeJsonAtomic(join(dirname(file), CONFIG_FILE), config);
+  return file;
+}
