@@ -68,7 +68,8 @@ async function checkIn(
   let y = f(xs);
   if (y.dtype !== dtype) y = cast(y, dtype);
   const n = y.shape.reduce<number>((a, b) => a * (b as number), 1);
-  const r = g.constant(Arr.from({ length: n }, () => rng.normal()), y.shape, dtype);
+  const rv = new Arr(n).map(() => rng.normal());
+  const r = g.constant(rv, y.shape, dtype);
   const loss = sum(mul(y, r));
   const grads = grad(loss, floatIdx.map((i) => xs[i]!));
   g.output('loss', loss);

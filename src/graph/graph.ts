@@ -98,6 +98,7 @@ export class Graph {
   output(name: string, t: Tensor): void {
     if (t.graph !== this) throw new GraphError(`output '${name}' belongs to another graph`);
     if (this.outputs.some((o) => o.name === name)) throw new GraphError(`output '${name}' declared twice`);
+    if (this.inputs.some((i) => i.name === name)) throw new GraphError(`output '${name}' has the name of an input`);
     this.outputs.push({ name, tensor: t });
   }
 

@@ -25,7 +25,7 @@ export const ADAMW_INPUTS = {
 export const stateName = (kind: 'm' | 'v', param: string): string => `adamw.${kind}.${param}`;
 export const nextName = (name: string): string => `${name}.next`;
 
-export function adamwScalars(cfg: AdamWConfig, lr: number, step: number): Record<string, number> {
+export function adamwScalars(cfg: Pick<AdamWConfig, 'beta1' | 'beta2' | 'weightDecay'>, lr: number, step: number): Record<string, number> {
   return {
     [ADAMW_INPUTS.stepSize]: lr / (1 - Math.pow(cfg.beta1, step)),
     [ADAMW_INPUTS.decayFactor]: 1 - lr * cfg.weightDecay,

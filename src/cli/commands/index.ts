@@ -4,6 +4,7 @@ import { register as tokenize } from './tokenize.js';
 import { register as testbed } from './testbed.js';
 import { register as analyze } from './analyze.js';
 import { register as ingest } from './ingest.js';
+import { register as step } from './step.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -12,4 +13,5 @@ export const commands: RegisterCommand[] = [
   testbed,
   analyze,
   ingest,
+  step,
 ];
