@@ -46,7 +46,8 @@ interface IconifyJson {
  * Matches every icon of a set to a concept. Order of trust: the set's own `chars.json` (code point → icon
  * name, present in twemoji, noto, openmoji, the fluent flat/high-contrast sets); then icon names slugified
  * from emojibase labels, CLDR names and shortcodes; then the set's aliases (untransformed ones only),
- * resolved to their parent icon. Skin-tone variants and names that match nothing are left out. A concept
+ * resolved to their parent icon. Skin-tone variants, the Unicode `components` (skin-tone swatches, hair
+ * styles) and names that match nothing are left out. A concept
  * keeps the first icon found and an icon depicts at most one concept.
  */
 export function loadIconSet(name: IconSetName, ann: Annotations): IconSetIndex {
@@ -62,7 +63,8 @@ export function loadIconSet(name: IconSetName, ann: Annotations): IconSetIndex {
   const icons = new Map<string, { icon: string; svg: IconSvg }>();
   const used = new Set<string>();
   const assign = (hex: string | undefined, iconName: string, icon: IconifyIcon | undefined): void => {
-    if (!hex || !icon || icons.has(hex) || used.has(iconName) || !ann.concepts.has(hex)) return;
+    const concept = hex === undefined ? undefined : ann.concepts.get(hex);
+    if (!hex || !icon || !concept || concept.group === 'components' || icons.has(hex) || used.has(iconName)) return;
     icons.set(hex, { icon: iconName, svg: svgOf(icon) });
     used.add(iconName);
   };
