@@ -23,7 +23,11 @@ export class ParamStore {
   readonly specs: ParamSpec[] = [];
   private readonly byName = new Map<string, Tensor>();
 
-  constructor(readonly graph: Graph) {}
+  /** With `frozen`, parameters found there become graph constants (initializers ORT can pre-pack). */
+  constructor(
+    readonly graph: Graph,
+    private readonly frozen?: Map<string, Float32Array>,
+  ) {}
 
   param(name: string, shape: number[], init: Init): Tensor {
     return this.declare(name, shape, init, true);
@@ -36,7 +40,8 @@ export class ParamStore {
   private declare(name: string, shape: number[], init: Init, trainable: boolean): Tensor {
     const have = this.byName.get(name);
     if (have) return have;
-    const t = this.graph.input(name, shape, 'float32', trainable ? 'param' : 'state');
+    const value = this.frozen?.get(name);
+    const t = value ? this.graph.constant(value, shape, 'float32') : this.graph.input(name, shape, 'float32', trainable ? 'param' : 'state');
     this.specs.push({ name, shape, init, trainable });
     this.byName.set(name, t);
     return t;
