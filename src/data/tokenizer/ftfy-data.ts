@@ -41,9 +41,9 @@ export const HIGH_HALF: Record<CharmapEncoding, string> = {
 /** ftfy's MOJIBAKE_CATEGORIES: characters that occur in UTF-8 mojibake, grouped by how suspicious they are. */
 export const MOJIBAKE_CATEGORIES = {
   c1: '\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008a\u008b\u008c\u008d\u008e\u008f\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009a\u009b\u009c\u009d\u009e\u009f',
-  bad: '¦¤¨¬¯¶§¸ƒˆˇ˘˛˜†‡‰⌐◊�ªº№',
+  bad: '¦¤¨¬¯¶¸ƒˆˇ˘˛˜†‡‰⌐◊\ufffdªº№',
   currency: '¢£¥₧€',
-  start_punctuation: '¡«¿©΄΅‘‚“„•‹\uf8ff',
+  start_punctuation: '¡«¿©§΄΅‘‚“„•‹\uf8ff',
   end_punctuation: '®»˝”›™',
   numeric: '²³¹±¼½¾×µ÷⁄∂∆∏∑√∞∩∫≈≠≡≤≥',
   kaomoji: 'ÒÓÔÕÖÙÚÛÜòóôõöøùúûüŐ°',
@@ -52,4 +52,20 @@ export const MOJIBAKE_CATEGORIES = {
   upper_common: 'ÞΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡ΢ΣΤΥΦΧΨΩΆΈΉΊΌΎΏΪΫЁЂЃЄЅІЇЈЉЊЋЌЍЎЏАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ',
   lower_common: 'αβγδεζηθικλμνξοπρςστυφάέήίΰабвгдежзийклмнопрстуфхцчшщъыьэюяѐёђѓєѕіїјљњћќѝўџ',
   box: '─│┌┐┘├┤┬┼═║╒╓╔╕╖╗╘╙╚╛╜╝╞╟╠╡╢╣╤╥╦╧╨╩╪╫╬▀▄█▌▐░▒▓',
+} as const;
+
+/** ftfy's UTF8_CLUES: characters that single-byte pages decode UTF-8 lead and continuation bytes to. Used to
+ * find mojibake fragments embedded in otherwise fine text (`decode_inconsistent_utf8`). */
+export const UTF8_CLUES = {
+  first_of_2:
+    'ÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßĂĆČĎĐĘĚĞİĹŃŇŐŘŞŢŮŰ' +
+    'ΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩΪΫάέήίВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ',
+  first_of_3: 'àáâãäåæçèéêëìíîïăćčďęěĺŕΰαβγδεζηθικλμνξοабвгдежзийклмноп',
+  first_of_4: 'ðóđğπσру',
+  /** Besides these, the whole range U+0080..U+00BF. */
+  continuation:
+    'ĄąĽľŁłŒœŚśŞşŠšŤťŸŹźŻżŽžƒˆˇ˘˛˜˝΄΅' +
+    'ΆΈΉΊΌΎΏЁЂЃЄЅІЇЈЉЊЋЌЎЏёђѓєѕіїјљњћќўџҐґ' +
+    '–—―‘’‚“”„†‡•…‰‹›€№™' +
+    ' ',
 } as const;

@@ -1,9 +1,8 @@
 // `fixText`: ftfy 6.1.1's `fix_text` with its default configuration, the first step of OpenCLIP's text cleaning.
-// Mojibake repair (re-encode in a single-byte code page, decode as UTF-8, repeat while the text looks bad), HTML
-// entities when the line has no '<', C1 controls, Latin ligatures, fullwidth forms, curly quotes, line breaks,
-// lone surrogates, terminal escapes, control characters and NFC. Not ported: `decode_inconsistent_utf8` (repair
-// of mojibake fragments inside otherwise valid text), so such mixed lines are left as they are.
-import { CHARMAP_ENCODINGS, HIGH_HALF, MOJIBAKE_CATEGORIES, type CharmapEncoding } from './ftfy-data.js';
+// Mojibake repair (re-encode in a single-byte code page, decode as UTF-8, repeat while the text looks bad; also
+// mojibake fragments inside otherwise fine text), HTML entities when the line has no '<', C1 controls, Latin
+// ligatures, fullwidth forms, curly quotes, line breaks, lone surrogates, terminal escapes, control chars, NFC.
+import { CHARMAP_ENCODINGS, HIGH_HALF, MOJIBAKE_CATEGORIES, UTF8_CLUES, type CharmapEncoding } from './ftfy-data.js';
 import { ftfyUnescapeHtml } from './html-unescape.js';
 
 /** A character class body that matches exactly the characters of `chars` (every one escaped). */
@@ -38,10 +37,10 @@ const BADNESS_RE = new RegExp(
     `[${C.lower_accented}${C.upper_accented}${C.currency}${C.numeric}${C.start_punctuation}${C.end_punctuation}][${C.box}]`,
     `[${C.box}][${C.end_punctuation}]`,
     `[${C.lower_accented}${C.upper_accented}][${C.end_punctuation}]${W}`,
-    // The ligature œ when not followed by an unaccented Latin letter.
-    '[Œœ][^A-Za-z]',
+    // The ligature œ outside of English-looking words.
+    '[Œœ][^a-z]',
     // Common Windows-1252 two-character mojibake not covered above.
-    `[ÂÃÎÐ][€Šš¢£Ÿž\\u00a0\\u00ad®©°·»${C.end_punctuation}–—´]`,
+    `[ÂÃÎÐ][€Šš¢Ÿž\\u00a0\\u00ad®©°·»${C.end_punctuation}–—´]`,
     '×[²³]',
     // Windows-1252 mojibake starting three-character sequences of some South Asian scripts.
     'à[²µ¹¼½¾]',
@@ -56,7 +55,6 @@ const BADNESS_RE = new RegExp(
     // Windows-1252 encodings of 'à' and 'á'.
     'Ã[\\u00a0¡]',
     `[a-z]${S}?Ã[ ]`,
-    '^Ã[ ]',
     // Windows-1253 mojibake.
     'β€[™\\u00a0Ά\\u00ad®°]',
     `[ΒΓΞΟ][${C.c1}${C.bad}${C.start_punctuation}${C.end_punctuation}${C.currency}°][ΒΓΞΟ]`,
@@ -102,7 +100,7 @@ function encodeWith(text: string, enc: CharmapEncoding): Uint8Array {
 
 // ftfy's ALTERED_UTF8_RE, on bytes (as a latin-1 string): UTF-8 sequences whose 0xA0 became a space.
 const ALTERED_UTF8_RE =
-  /[\xc2\xc3\xc5\xce\xd0\xd9] |[\xe2\xe3] [\x80-\x84\x86-\x9f\xa1-\xbf]|[\xe0-\xe3][\x80-\x84\x86-\x9f\xa1-\xbf] |\xf0 [\x80-\xbf][\x80-\xbf]|\xf0[\x80-\xbf] [\x80-\xbf]|\xf0[\x80-\xbf][\x80-\xbf] /g;
+  /[\xc2\xc3\xc5\xce\xd0] |[\xe0-\xef] [\x80-\xbf]|[\xe0-\xef][\x80-\xbf] |\xf0 [\x80-\xbf][\x80-\xbf]|\xf0[\x80-\xbf] [\x80-\xbf]|\xf0[\x80-\xbf][\x80-\xbf] /g;
 // ftfy's LOSSY_UTF8_RE: UTF-8 sequences where a byte was lost (0x1A stands for a byte that became U+FFFD).
 const LOSSY_UTF8_RE =
   /[\xc2-\xdf]\x1a|[\xc2-\xc3]\?|\xed[\xa0-\xaf][\x1a?]\xed[\xb0-\xbf][\x1a?\x80-\xbf]|\xed[\xa0-\xaf][\x1a?\x80-\xbf]\xed[\xb0-\xbf][\x1a?]|[\xe0-\xef][\x1a?][\x1a\x80-\xbf]|[\xe0-\xef][\x1a\x80-\xbf][\x1a?]|[\xf0-\xf4][\x1a?][\x1a\x80-\xbf][\x1a\x80-\xbf]|[\xf0-\xf4][\x1a\x80-\xbf][\x1a?][\x1a\x80-\xbf]|[\xf0-\xf4][\x1a\x80-\xbf][\x1a\x80-\xbf][\x1a?]|\x1a/g;
@@ -125,6 +123,18 @@ function decodeUtf8Variants(b: Uint8Array): string {
   return strictUtf8.decode(fromLatin1(s));
 }
 
+// ftfy's UTF8_DETECTOR_RE: runs of characters that look like UTF-8 sequences read in a single-byte page.
+const CONT = `[\\x80-\\xbf${cls(UTF8_CLUES.continuation)}]`;
+const UTF8_DETECTOR_RE = new RegExp(
+  `(?:[${cls(UTF8_CLUES.first_of_2)}]${CONT}|[${cls(UTF8_CLUES.first_of_3)}]${CONT}{2}|[${cls(UTF8_CLUES.first_of_4)}]${CONT}{3})+`,
+  'gu',
+);
+
+/** ftfy `decode_inconsistent_utf8`: fix each embedded run that looks bad on its own. */
+function decodeInconsistentUtf8(text: string): string {
+  return text.replace(UTF8_DETECTOR_RE, (m) => (m.length < text.length && isBad(m) ? fixEncoding(m) : m));
+}
+
 /** One step of ftfy's `fix_encoding`: the text after undoing one layer of mojibake (or unchanged). */
 function fixEncodingOneStep(text: string): string {
   if (text.length === 0 || /^[\x00-\x7f]*$/.test(text) || !isBad(text)) return text;
@@ -141,6 +151,11 @@ function fixEncodingOneStep(text: string): string {
     } catch {
       // Not UTF-8 under this code page: try the next one.
     }
+  }
+  UTF8_DETECTOR_RE.lastIndex = 0;
+  if (UTF8_DETECTOR_RE.test(text)) {
+    const fixed = decodeInconsistentUtf8(text);
+    if (fixed !== text) return fixed;
   }
   if (possible1Byte.includes('latin-1') && !possible1Byte.includes('sloppy-windows-1252')) {
     // Latin-1 text with C1 controls that Windows-1252 would have made printable: read it that way.

@@ -93,6 +93,9 @@ describe('ftfy fix_text (6.1.1 behaviour)', () => {
     expect(fixText('cafÃ©')).toBe('café');
     expect(fixText('doesnÃ¢â‚¬â„¢t')).toBe("doesn't");
   });
+  it('repairs a mojibake fragment inside text no single code page can hold', () => {
+    expect(fixText('Ренато doesnâ€™t')).toBe("Ренато doesn't");
+  });
   it('leaves plausible text alone', () => {
     for (const s of ['café', 'naïve résumé', 'Ελληνικά', 'Привет', '日本語', '© 2023 × 3']) {
       expect(isBad(s), s).toBe(false);
