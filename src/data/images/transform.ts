@@ -3,6 +3,7 @@
 import sharp from 'sharp';
 import { CliplabError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
+import { cropResizeRgb } from './resample.js';
 
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
@@ -85,17 +86,43 @@ function classify(e: unknown): ImageDecodeError {
   return new ImageDecodeError('corrupt', `cannot decode image: ${msg}`);
 }
 
-/** Decodes, crops and resizes to S×S RGB bytes (HWC). Throws ImageDecodeError. */
-export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, rng?: Rng): Promise<Buffer> {
+/** Images up to this many times S² pixels are decoded whole by sharp and cropped/resized in JS (faster for thumbnails). */
+const JS_RESAMPLE_MAX_AREA = 16;
+
+/** The eval crop in source pixels: the centered square (shortest side), as Resize(S) + CenterCrop(S) sees it. */
+function centerBox(w: number, h: number): CropBox {
+  const side = Math.min(w, h);
+  return { left: Math.floor((w - side) / 2), top: Math.floor((h - side) / 2), width: side, height: side };
+}
+
+/**
+ * Decodes, crops and resizes to S×S RGB bytes (HWC). Small images are decoded by sharp and resampled in JS
+ * (PIL-style bicubic on the crop); large ones go through sharp's own extract + resize (shrink-on-load).
+ * Throws ImageDecodeError.
+ */
+export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, rng?: Rng): Promise<Uint8Array> {
   const S = opts.size;
   const input = { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' as const };
   try {
+    if (opts.mode === 'train' && !rng) throw new Error('train transform needs an Rng');
+    const meta = await sharp(bytes, input).metadata();
+    const w = meta.width;
+    const h = meta.height;
+    if (!w || !h) throw new Error('no image dimensions');
+    if ((meta.orientation ?? 1) === 1 && w * h <= JS_RESAMPLE_MAX_AREA * S * S) {
+      const { data, info } = await sharp(bytes, input)
+        .flatten({ background: { r: 255, g: 255, b: 255 } })
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const rgb = toRgb(data, info.channels, info.width * info.height);
+      const box = opts.mode === 'train' ? randomResizedCropBox(info.width, info.height, rng!, opts.scale, opts.ratio) : centerBox(info.width, info.height);
+      if (box.left === 0 && box.top === 0 && box.width === S && box.height === S && info.width === S) return rgb;
+      return cropResizeRgb(rgb, info.width, box, S, S);
+    }
     let img = sharp(bytes, input);
     if (opts.mode === 'train') {
-      if (!rng) throw new Error('train transform needs an Rng');
-      const meta = await img.metadata();
-      if (!meta.width || !meta.height) throw new Error('no image dimensions');
-      const box = randomResizedCropBox(meta.width, meta.height, rng, opts.scale, opts.ratio);
+      const box = randomResizedCropBox(w, h, rng!, opts.scale, opts.ratio);
       img = img.extract(box).resize(S, S, { fit: 'fill', kernel: 'cubic' });
     } else {
       img = img.resize(S, S, { fit: 'cover', position: 'centre', kernel: 'cubic' });
@@ -112,9 +139,9 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
   }
 }
 
-function toRgb(data: Buffer, channels: number, n: number): Buffer {
+function toRgb(data: Buffer, channels: number, n: number): Uint8Array {
   if (channels === 3) return data;
-  const out = Buffer.alloc(n * 3);
+  const out = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
     const g = data[i * channels]!;
     const base = channels >= 3 ? i * channels : -1;

@@ -1,0 +1,92 @@
+// `cliplab bench <data|train|eval>`: throughput measurements, one JSON line each. `data` lives here; `train` and
+// `eval` are added by their owners as entries of `benchSubcommands`.
+import type { Command } from 'commander';
+import { benchData } from '../../data/loader/bench.js';
+import { InputError } from '../../util/errors.js';
+import { benchTrain } from '../../train/bench.js';
+import { choiceFlag } from '../args.js';
+
+function positiveInt(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\s*\d+\s*$/.test(value) || Number(value) < 1) throw new InputError(flag, `expected a positive integer, got '${value}'`);
+  return Number(value);
+}
+
+function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\s*\d+\s*$/.test(value)) throw new InputError(flag, `expected a non-negative integer, got '${value}'`);
+  return Number(value);
+}
+
+interface DataFlags {
+  batchSize?: string;
+  steps?: string;
+  threads?: string;
+  imageSize?: string;
+  samples?: string;
+}
+
+function registerBenchData(bench: Command): void {
+  bench
+    .command('data')
+    .description('loader throughput: decode + augment + tokenize of generated 64x64 PNGs in temporary shards')
+    .option('--batch-size <b>', 'batch size (default 256)')
+    .option('--steps <n>', 'timed batches (default 20)')
+    .option('--threads <t>', 'loader worker threads; 0 = main thread (default 2)')
+    .option('--image-size <s>', 'model input size (default 64)')
+    .option('--samples <n>', 'distinct generated samples (default 2048)')
+    .action(async (flags: DataFlags) => {
+      const result = await benchData({
+        batchSize: positiveInt('--batch-size', flags.batchSize, 256),
+        steps: positiveInt('--steps', flags.steps, 20),
+        threads: nonNegativeInt('--threads', flags.threads, 2),
+        imageSize: positiveInt('--image-size', flags.imageSize, 64),
+        samples: positiveInt('--samples', flags.samples, 2048),
+      });
+      process.stdout.write(JSON.stringify(result) + '\n');
+    });
+}
+
+interface TrainFlags {
+  model: string;
+  batchSize?: string;
+  steps?: string;
+  warmup?: string;
+  threads?: string;
+  device?: string;
+}
+
+function registerBenchTrain(bench: Command): void {
+  bench
+    .command('train')
+    .description('training-step throughput (forward, backward, AdamW in one ORT session) on a fixed random batch')
+    .option('--model <name>', 'model config name or JSON file', 'ViT-Tiny-8-64')
+    .option('--batch-size <b>', 'batch size (default 128)')
+    .option('--steps <n>', 'timed steps (default 20)')
+    .option('--warmup <n>', 'untimed steps first (default 3)')
+    .option('--threads <t>', 'intra-op threads (default: all cores)')
+    .option('--device <d>', 'cpu|cuda (default cpu)')
+    .action(async (f: TrainFlags) => {
+      const result = await benchTrain({
+        model: f.model,
+        batchSize: positiveInt('--batch-size', f.batchSize, 128),
+        steps: positiveInt('--steps', f.steps, 20),
+        warmup: nonNegativeInt('--warmup', f.warmup, 3),
+        threads: f.threads === undefined ? undefined : positiveInt('--threads', f.threads, 2),
+        device: choiceFlag('--device', f.device, ['cpu', 'cuda'] as const, 'cpu'),
+      });
+      process.stdout.write(JSON.stringify(result) + '\n');
+    });
+}
+
+/** One entry per `bench` subcommand; owners of `train` / `eval` add theirs here. */
+export const benchSubcommands: ((bench: Command) => void)[] = [
+  registerBenchData,
+  registerBenchTrain,
+  // registerBenchEval,   (src/eval owner)
+];
+
+export function register(program: Command): void {
+  const bench = program.command('bench').description('throughput measurements; each prints one JSON line with images_per_s');
+  for (const add of benchSubcommands) add(bench);
+}
