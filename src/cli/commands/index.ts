@@ -5,6 +5,7 @@ import { register as testbed } from './testbed.js';
 import { register as analyze } from './analyze.js';
 import { register as ingest } from './ingest.js';
 import { register as step } from './step.js';
+import { register as bench } from './bench.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -14,4 +15,5 @@ export const commands: RegisterCommand[] = [
   analyze,
   ingest,
   step,
+  bench,
 ];
