@@ -37,7 +37,8 @@ class SimpleTokenizer implements ClipTokenizer {
   encode(text: string): number[] {
     const out: number[] = [];
     const clean = cleanText(text);
-    for (const m of clean.matchAll(PRE_TOKEN_RE)) {
+    PRE_TOKEN_RE.lastIndex = 0;
+    for (let m = PRE_TOKEN_RE.exec(clean); m !== null; m = PRE_TOKEN_RE.exec(clean)) {
       const ids = this.bpe.encodeWord(m[0]);
       for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
     }
@@ -49,14 +50,16 @@ class SimpleTokenizer implements ClipTokenizer {
       throw new InputError('contextLength', `must be an integer >= 2, got ${contextLength}`);
     }
     const out = new BigInt64Array(texts.length * contextLength);
+    // Ids are small and non-negative: write the low 32-bit word of each little-endian int64 (much faster than BigInt).
+    const words = new Int32Array(out.buffer);
     texts.forEach((text, row) => {
       const ids = this.encode(text);
-      const base = row * contextLength;
-      out[base] = BigInt(SOT_TOKEN);
-      // [SOT] + ids + [EOT], cut to contextLength with the last slot forced to EOT.
+      const base = 2 * row * contextLength;
+      words[base] = SOT_TOKEN;
+      // [SOT] + ids + [EOT], cut to contextLength with the last slot forced to EOT (OpenCLIP v2.20.0).
       const n = Math.min(ids.length, contextLength - 2);
-      for (let i = 0; i < n; i++) out[base + 1 + i] = BigInt(ids[i]!);
-      out[base + n + 1] = BigInt(EOT_TOKEN);
+      for (let i = 0; i < n; i++) words[base + 2 * (1 + i)] = ids[i]!;
+      words[base + 2 * (n + 1)] = EOT_TOKEN;
     });
     return out;
   }
