@@ -1,0 +1,115 @@
+// `cliplab ingest` end to end: spawns the built CLI (`npm test` builds dist/ first), kills it after its first
+// shard, reruns it, and checks the shards equal an uninterrupted run's; flags and one-line errors.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../../data/ingest/index.js';
+import { startTestServer, type TestServer } from '../../data/ingest/test-server.js';
+import { shardHashes } from '../../data/ingest/test-helpers.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI asynchronously (the test server lives in this process); `killWhen` polls and SIGKILLs. */
+function cliplab(args: string[], killWhen?: () => boolean): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/cliplab.js', ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const poll = killWhen
+      ? setInterval(() => {
+          if (killWhen()) child.kill('SIGKILL');
+        }, 5)
+      : undefined;
+    child.on('close', (status, signal) => {
+      if (poll) clearInterval(poll);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+let server: TestServer;
+let dir: string;
+beforeAll(async () => {
+  server = await startTestServer({ goodDelayMs: 60 });
+  dir = await mkdtemp(join(tmpdir(), 'cliplab-ingest-cli-'));
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('cliplab ingest', () => {
+  it('killed after its first shard and rerun, gives the same shards as an uninterrupted run', async () => {
+    const meta = join(dir, 'cc12m.tsv');
+    const urls = Array.from({ length: 15 }, (_, i) => (i % 5 === 4 ? `${server.base}/404/k${i}.jpg` : `${server.base}/good/${200 + i}.jpg`));
+    await writeFile(meta, urls.map((u, i) => `${u}\tpair ${i}`).join('\n') + '\n');
+    const flags = ['--source', 'cc12m', '--metadata', meta, '--shard-size', '3', '--concurrency', '1', '--image-size', '32', '--timeout-ms', '2000', '--retries', '1', '--allow-private-hosts'];
+
+    const full = join(dir, 'full');
+    await ingest({ source: 'cc12m', metadata: meta, out: full, shardSize: 3, concurrency: 1, imageSize: 32, timeoutMs: 2000, retries: 1, allowPrivateHosts: true, progress: false });
+
+    const cut = join(dir, 'cut');
+    const killed = await cliplab(['ingest', ...flags, '--out', cut], () => existsSync(join(cut, '000000_stats.json')));
+    expect(killed.signal).toBe('SIGKILL');
+    const doneAfterKill = (await readdir(cut)).filter((n) => n.endsWith('_stats.json')).length;
+    expect(doneAfterKill).toBeGreaterThanOrEqual(1);
+    expect(doneAfterKill).toBeLessThan(5);
+
+    const rerun = await cliplab(['ingest', ...flags, '--out', cut, '--json']);
+    expect(rerun.stderr).toBe('');
+    expect(rerun.status).toBe(0);
+    const stats = JSON.parse(rerun.stdout) as Record<string, unknown>;
+    expect(stats).toMatchObject({ count: 15, successes: 12, failed_to_download: 3, shards: 5, shards_skipped: doneAfterKill });
+    expect(await shardHashes(cut)).toEqual(await shardHashes(full));
+    expect(Object.keys(await shardHashes(cut))).toHaveLength(5);
+  });
+
+  it('stops on a bad row with --on-bad-row fail, naming the file and line; skips it by default', async () => {
+    const meta = join(dir, 'bad.tsv');
+    await writeFile(meta, `${server.base}/good/1.jpg\tok\nno-tab-here,comma\n`);
+    const fail = await cliplab(['ingest', '--source', 'cc12m', '--metadata', meta, '--out', join(dir, 'bad-fail'), '--allow-private-hosts', '--on-bad-row', 'fail']);
+    expect(fail.status).toBe(1);
+    expect(fail.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fail.stderr).toContain(`${meta}:line 2: expected 2 tab-separated fields, found 1 (wrong delimiter?)`);
+    const skip = await cliplab(['ingest', '--source', 'cc12m', '--metadata', meta, '--out', join(dir, 'bad-skip'), '--allow-private-hosts']);
+    expect(skip.status).toBe(0);
+    expect(skip.stdout).toMatch(/ingested 1 of 2 rows into 1 shards .*bad rows 1/);
+  });
+
+  it('rejects bad flags with a one-line error naming the input', async () => {
+    const meta = join(dir, 'x.tsv');
+    await writeFile(meta, 'https://example.com/a.jpg\ta\n');
+    const out = join(dir, 'x');
+    const cases: [string[], RegExp][] = [
+      [['--source', 'flickr', '--metadata', meta, '--out', out], /--source: unknown source "flickr"/],
+      [['--source', 'cc12m', '--metadata', join(dir, 'missing.tsv'), '--out', out], /--metadata: no such file/],
+      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--concurrency', 'lots'], /--concurrency: must be an integer/],
+      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--on-bad-row', 'maybe'], /--on-bad-row: must be skip or fail/],
+      [['--source', 'cc12m', '--out', out], /--metadata/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => cliplab(['ingest', ...args])));
+    runs.forEach((r, i) => {
+      expect(r.status, cases[i]![0].join(' ')).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(cases[i]![1]);
+    });
+    const help = await cliplab(['ingest', '--help']);
+    expect(help.status).toBe(0);
+    for (const f of ['--source', '--metadata', '--out', '--url-col', '--caption-col', '--concurrency', '--timeout-ms', '--retries', '--image-size', '--shard-size', '--allow-private-hosts', '--on-bad-row', '--json']) {
+      expect(help.stdout).toContain(f);
+    }
+  });
+});
