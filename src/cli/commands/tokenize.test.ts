@@ -31,12 +31,17 @@ describe('cliplab tokenize', () => {
     expect(JSON.parse(r.stdout)).toEqual([49406, 320, 1125, 539, 49407]);
   });
   it('rejects a bad --context-length with a one-line error and non-zero exit', () => {
-    for (const bad of ['abc', '1', '-3', '7.5']) {
+    for (const bad of ['abc', '1', '-3', '7.5', '99999999999']) {
       const r = cliplab('tokenize', '--context-length', bad, 'x');
       expect(r.status, bad).not.toBe(0);
       expect(r.stderr.trim().split('\n').length, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/context-length/);
     }
+  });
+  it('--no-pad stops each row at its end token', () => {
+    const r = cliplab('tokenize', '--no-pad', 'a photo of a cat', '');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([[49406, 320, 1125, 539, 320, 2368, 49407], [49406, 49407]]);
   });
   it('has --help', () => {
     const r = cliplab('tokenize', '--help');
