@@ -211,6 +211,9 @@ function fixOnce(text: string, unescapeHtml: boolean): string {
 // Text that every fixer leaves alone: printable ASCII, tab and newline, no entity, no escape.
 const UNTOUCHED_RE = /^[\x20-\x25\x27-\x7e\t\n]*$/;
 
+/** ftfy's `max_decode_length`: longer lines are fixed in pieces of this size. */
+const MAX_DECODE_LENGTH = 1_000_000;
+
 /** ftfy 6.1.1 `fix_text(text)`: line by line; HTML entities are decoded only until a line contains '<'. */
 export function fixText(text: string): string {
   if (UNTOUCHED_RE.test(text)) return text;
@@ -219,7 +222,7 @@ export function fixText(text: string): string {
   let pos = 0;
   while (pos < text.length) {
     const nl = text.indexOf('\n', pos);
-    const end = nl < 0 ? text.length : nl + 1;
+    const end = Math.min(nl < 0 ? text.length : nl + 1, pos + MAX_DECODE_LENGTH);
     let segment = text.slice(pos, end);
     if (unescapeHtml && segment.includes('<')) unescapeHtml = false;
     for (;;) {

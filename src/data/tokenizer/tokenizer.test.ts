@@ -108,6 +108,15 @@ describe('ftfy fix_text (6.1.1 behaviour)', () => {
     expect(fixText('a\r\nb\u2028c')).toBe('a\nb\nc');
     expect(fixText('\x1b[1mbold\x1b[0m\x00')).toBe('bold');
   });
+  it('matches the examples in ftfy\'s documentation', () => {
+    expect(fixText('Broken text&hellip; it&#x2019;s ﬂubberiﬁc!')).toBe("Broken text… it's flubberific!");
+    expect(fixText('ＬＯＵＤ　ＮＯＩＳＥＳ')).toBe('LOUD NOISES');
+    expect(fixText('Ｕﾀｰﾝ')).toBe('Uターン');
+    expect(fixText('P&EACUTE;REZ')).toBe('PÉREZ');
+    expect(fixText('&ntilde; &Ntilde; &NTILDE; &nTILDE;')).toBe('ñ Ñ Ñ &nTILDE;');
+    expect(fixText('&Jscr;ohn &HilbertSpace;ancock')).toBe('𝒥ohn ℋancock');
+    expect(fixText('\x1b[36;44mI\'m blue, da ba dee da ba doo...\x1b[0m')).toBe("I'm blue, da ba dee da ba doo...");
+  });
   it('decodes entities only while no line so far contains "<"', () => {
     expect(fixText('&amp;amp;')).toBe('&');
     expect(fixText('<b>&amp;</b>')).toBe('<b>&amp;</b>');
