@@ -33,6 +33,7 @@ export type FetchErrorCode =
   | 'refused_address'
   | 'dns_error'
   | 'connection_error'
+  | 'tls_error'
   | 'timeout'
   | 'http_error'
   | 'redirect_loop'
@@ -133,6 +134,10 @@ function classify(e: unknown, timedOut: boolean): AttemptError {
   if (e instanceof RefusedError) return new AttemptError(e.reason, e.message, false);
   const code = (e as NodeJS.ErrnoException).code ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return new AttemptError('dns_error', `${code}`, false);
+  // Certificate and TLS protocol failures will not change on retry.
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_CERT)/.test(code)) {
+    return new AttemptError('tls_error', code, false);
+  }
   return new AttemptError('connection_error', code || (e as Error).message || String(e), true);
 }
 

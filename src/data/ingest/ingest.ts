@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { promises as fsp } from 'node:fs';
-import { join, resolve, relative, isAbsolute, basename } from 'node:path';
+import { resolve, relative, isAbsolute, basename } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress as makeProgress } from '../../util/progress.js';
@@ -79,13 +79,15 @@ function limiter(n: number) {
   let active = 0;
   const queue: (() => void)[] = [];
   return async <T>(fn: () => Promise<T>): Promise<T> => {
+    // A finishing task hands its slot straight to the next waiter, so `active` never exceeds n.
     if (active >= n) await new Promise<void>((r) => queue.push(r));
-    active++;
+    else active++;
     try {
       return await fn();
     } finally {
-      active--;
-      queue.shift()?.();
+      const next = queue.shift();
+      if (next) next();
+      else active--;
     }
   };
 }
