@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { register as tokenize } from './tokenize.js';
 import { register as testbed } from './testbed.js';
 import { register as analyze } from './analyze.js';
+import { register as theory } from './theory.js';
 import { register as ingest } from './ingest.js';
 import { register as step } from './step.js';
 import { register as bench } from './bench.js';
@@ -13,6 +14,7 @@ export const commands: RegisterCommand[] = [
   tokenize,
   testbed,
   analyze,
+  theory,
   ingest,
   step,
   bench,
