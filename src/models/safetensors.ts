@@ -1,6 +1,7 @@
 // safetensors files (the Hugging Face format: u64 LE header length, JSON header, raw little-endian data), read
 // strictly and written byte-for-byte like the reference writers (keys sorted, header space-padded to 8 bytes).
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InputError } from '../util/errors.js';
@@ -39,43 +40,51 @@ function isDType(x: unknown): x is SafeDType {
   return typeof x === 'string' && Object.hasOwn(ITEM_SIZE, x);
 }
 
-/** A fresh, aligned typed array of `dtype` holding a copy of `bytes`. */
-function typedCopy(dtype: SafeDType, bytes: Uint8Array): TensorData {
-  // A fresh ArrayBuffer starting at offset 0 (not `bytes.slice()`: on a Buffer that is a view, not a copy).
-  const buf = new Uint8Array(bytes).buffer;
-  switch (dtype) {
-    case 'F32': return new Float32Array(buf);
-    case 'F64': return new Float64Array(buf);
-    case 'I64': return new BigInt64Array(buf);
-    case 'I32': return new Int32Array(buf);
-    case 'F16': case 'BF16': return new Uint16Array(buf);
-    case 'U8': case 'BOOL': return new Uint8Array(buf);
-  }
+/** An empty, aligned typed array of `dtype` with `n` elements. */
+function allocTyped(dtype: SafeDType, n: number): TensorData {
+  return new ARRAY_FOR[dtype](n);
 }
 
-/** Parse safetensors bytes. `file` names the source in errors. */
-export function parseSafetensors(file: string, bytes: Uint8Array): SafetensorsFile {
-  if (bytes.length < 8) throw new InputError(file, `truncated safetensors file: ${bytes.length} bytes, no header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = view.getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) {
-    throw new InputError(file, `header length ${n64} runs past the end of the file (${bytes.length} bytes): truncated or not safetensors`);
+/** A fresh, aligned typed array of `dtype` holding a copy of `bytes` (which may sit at any offset). */
+function typedCopy(dtype: SafeDType, bytes: Uint8Array): TensorData {
+  const out = allocTyped(dtype, bytes.length / ITEM_SIZE[dtype]);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+interface Entry {
+  key: string;
+  dtype: SafeDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** The u64 header length, checked against the file size. */
+function headerLength(file: string, first8: Uint8Array, fileSize: number): number {
+  if (fileSize < 8) throw new InputError(file, `truncated safetensors file: ${fileSize} bytes, no header length`);
+  const n64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n64 > BigInt(fileSize - 8)) {
+    throw new InputError(file, `header length ${n64} runs past the end of the file (${fileSize} bytes): truncated or not safetensors`);
   }
   const n = Number(n64);
   if (n > MAX_HEADER) throw new InputError(file, `header length ${n} exceeds the 100 MB limit`);
+  return n;
+}
+
+/** Validate the JSON header against a data region of `dataLen` bytes. */
+function parseHeader(file: string, headerBytes: Uint8Array, dataLen: number): { entries: Entry[]; metadata: Record<string, string> } {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (err) {
     throw new InputError(file, `safetensors header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new InputError(file, 'safetensors header is not a JSON object');
   }
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: Array<{ key: string; dtype: SafeDType; shape: number[]; begin: number; end: number }> = [];
+  const entries: Entry[] = [];
   for (const [key, info] of Object.entries(header as Record<string, unknown>)) {
     if (key === '__metadata__') {
       if (info === null || typeof info !== 'object' || Array.isArray(info)) {
@@ -115,30 +124,75 @@ export function parseSafetensors(file: string, bytes: Uint8Array): SafetensorsFi
       throw new InputError(file, `tensor '${cur.key}': data [${cur.begin}, ${cur.end}] overlaps tensor '${prev.key}' [${prev.begin}, ${prev.end}]`);
     }
   }
+  return { entries, metadata };
+}
+
+/** Parse safetensors bytes held in memory. `file` names the source in errors. */
+export function parseSafetensors(file: string, bytes: Uint8Array): SafetensorsFile {
+  const n = headerLength(file, bytes, bytes.length);
+  const { entries, metadata } = parseHeader(file, bytes.subarray(8, 8 + n), bytes.length - 8 - n);
   const tensors = new Map<string, NamedTensor>();
   for (const e of entries) {
-    const slice = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    const slice = bytes.subarray(8 + n + e.begin, 8 + n + e.end);
     tensors.set(e.key, { dtype: e.dtype, shape: e.shape, data: typedCopy(e.dtype, slice) });
   }
   return { tensors, metadata };
 }
 
-/** Read a `.safetensors` file, or a gzip-compressed one (`.gz` name or gzip magic bytes). */
+const cannotRead = (path: string, err: unknown): InputError =>
+  new InputError(path, `cannot read safetensors file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+
+/** Read exactly `dst.length` bytes at `position` (in chunks: one read is capped at 2 GB). */
+async function readFully(fh: FileHandle, dst: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < dst.length; ) {
+    const len = Math.min(dst.length - done, 1 << 30);
+    const { bytesRead } = await fh.read(dst, done, len, position + done);
+    if (bytesRead === 0) throw new Error('unexpected end of file');
+    done += bytesRead;
+  }
+}
+
+/**
+ * Read a `.safetensors` file, or a gzip-compressed one (`.gz` name or gzip magic bytes). Plain files are read
+ * tensor by tensor straight into aligned arrays, so a checkpoint needs its own size in memory, not twice that.
+ */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
+  let fh: FileHandle;
   try {
-    bytes = await fsp.readFile(path);
+    fh = await fsp.open(path, 'r');
   } catch (err) {
-    throw new InputError(path, `cannot read safetensors file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw cannotRead(path, err);
   }
-  if (path.endsWith('.gz') || (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (err) {
-      throw new InputError(path, `gzip data is corrupt or truncated (${(err as Error).message})`);
+  try {
+    const size = (await fh.stat()).size;
+    const first8 = new Uint8Array(Math.min(8, size));
+    await readFully(fh, first8, 0);
+    if (path.endsWith('.gz') || (first8[0] === 0x1f && first8[1] === 0x8b)) {
+      let bytes: Uint8Array;
+      try {
+        bytes = gunzipSync(await fh.readFile());
+      } catch (err) {
+        throw new InputError(path, `gzip data is corrupt or truncated (${(err as Error).message})`);
+      }
+      return parseSafetensors(path, bytes);
     }
+    const n = headerLength(path, first8, size);
+    const headerBytes = new Uint8Array(n);
+    await readFully(fh, headerBytes, 8);
+    const { entries, metadata } = parseHeader(path, headerBytes, size - 8 - n);
+    const tensors = new Map<string, NamedTensor>();
+    for (const e of entries) {
+      const data = allocTyped(e.dtype, numel(e.shape));
+      await readFully(fh, new Uint8Array(data.buffer), 8 + n + e.begin);
+      tensors.set(e.key, { dtype: e.dtype, shape: e.shape, data });
+    }
+    return { tensors, metadata };
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw cannotRead(path, err);
+  } finally {
+    await fh.close();
   }
-  return parseSafetensors(path, bytes);
 }
 
 // Python's json.dumps(..., sort_keys=True, separators=(',', ':')) escapes non-ASCII; match it byte for byte.
