@@ -6,6 +6,7 @@ import { register as analyze } from './analyze.js';
 import { register as theory } from './theory.js';
 import { register as ingest } from './ingest.js';
 import { register as step } from './step.js';
+import { register as train } from './train.js';
 import { register as bench } from './bench.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -17,5 +18,6 @@ export const commands: RegisterCommand[] = [
   theory,
   ingest,
   step,
+  train,
   bench,
 ];
