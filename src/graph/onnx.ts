@@ -50,6 +50,8 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
   const initializers: onnxProto.onnx.ITensorProto[] = [];
   const constCache = new Map<string, string>();
   let tmpId = 0;
+  // Node names carry the cliplab op and builder scope, so ORT profiles point back to model code.
+  let label = '';
 
   const ctx: EmitCtx = {
     node(opType, inputs, outputs, attrs: Attrs = {}) {
@@ -57,7 +59,7 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
         opType,
         input: inputs,
         output: outputs,
-        name: `n${nodes.length}_${opType}`,
+        name: `n${nodes.length}_${opType}|${label}`,
         attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
       });
     },
@@ -104,8 +106,10 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
   for (const n of g.nodes) {
     if (!live.has(n.id)) continue;
     const op = getOp(n.op);
+    label = `${n.op}@${n.scope}`;
     op.emit(ctx, n.inputs.map((t) => valueName(t, g)), n.outputs.map((t) => valueName(t, g)), n.attrs, n.inputs);
   }
+  label = 'output';
   for (const o of g.outputs) ctx.node('Identity', [valueName(o.tensor, g)], [o.name]);
 
   const valueInfo = (name: string, t: Tensor): onnxProto.onnx.IValueInfoProto => ({

@@ -113,6 +113,23 @@ describe('VJPs match finite differences', () => {
   }
 });
 
+/** Further cases for ops whose VJP has several branches. */
+const extraGradCases: Record<string, GradCase> = {
+  'matmul, both batched': { inputs: [{ shape: [2, 3, 4] }, { shape: [2, 4, 2] }], f: ([a, b]) => G.matmul(a!, b!) },
+  'matmul, 2-D by batched': { inputs: [{ shape: [3, 4] }, { shape: [2, 4, 2] }], f: ([a, b]) => G.matmul(a!, b!) },
+  'conv2d, stride 1 no pad': { inputs: [{ shape: [1, 2, 4, 4] }, { shape: [2, 2, 1, 1] }], f: ([x, w]) => G.conv2d(x!, w!) },
+  'reduce_sum, keepdims over all': { inputs: [{ shape: [2, 3] }], f: ([a]) => G.sum(a!, [0, 1], true) },
+};
+
+describe('VJPs match finite differences (extra branches)', () => {
+  for (const [name, c] of Object.entries(extraGradCases)) {
+    it(name, async () => {
+      const r = await checkGrads(c.f, c.inputs);
+      expect(r.maxRelErr, `${r.dtype}: ${r.worst}`).toBeLessThan(r.dtype === 'float64' ? 1e-6 : 2e-2);
+    });
+  }
+});
+
 describe('non-differentiable ops compute the reference values', () => {
   for (const [name, c] of Object.entries(forwardCases)) {
     it(name, async () => {

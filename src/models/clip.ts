@@ -19,15 +19,13 @@ export interface ClipGraph {
 const act = (cfg: ClipArch) => (cfg.quick_gelu ? 'quick_gelu' : 'gelu') as 'gelu' | 'quick_gelu';
 
 export function encodeImage(ps: ParamStore, cfg: ClipArch, images: Tensor, mode: BnMode = 'eval', updates: BatchNormUpdate[] = []): Tensor {
-  return ps.graph.within('visual', () =>
-    isResNet(cfg.vision_cfg)
-      ? modifiedResNet(ps, images, cfg.vision_cfg, cfg.embed_dim, mode, updates)
-      : visionTransformer(ps, images, cfg.vision_cfg, cfg.embed_dim, act(cfg)),
-  );
+  return isResNet(cfg.vision_cfg)
+    ? modifiedResNet(ps, images, cfg.vision_cfg, cfg.embed_dim, mode, updates)
+    : visionTransformer(ps, images, cfg.vision_cfg, cfg.embed_dim, act(cfg));
 }
 
 export function encodeText(ps: ParamStore, cfg: ClipArch, text: Tensor): Tensor {
-  return ps.graph.within('text', () => textTransformer(ps, text, cfg.text_cfg, cfg.embed_dim, act(cfg)));
+  return textTransformer(ps, text, cfg.text_cfg, cfg.embed_dim, act(cfg));
 }
 
 export function logitScaleParam(ps: ParamStore): Tensor {

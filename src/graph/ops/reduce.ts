@@ -4,7 +4,7 @@ import { defineOp } from '../registry.js';
 import type { Tensor } from '../graph.js';
 import { type Dim, type TensorType, broadcastShapes, normAxis, shapeStr } from '../types.js';
 import { mul } from './elementwise.js';
-import { expandLike, unsqueeze, mT } from './shape.js';
+import { expandLike, unsqueeze, mT, reshape } from './shape.js';
 
 interface ReduceAttrs {
   [k: string]: unknown;
@@ -78,7 +78,17 @@ defineOp({
     return [{ dtype: a!.dtype, shape: [...batch, m!, n!] }];
   },
   emit: (ctx, i, o) => ctx.node('MatMul', i, o),
-  vjp: ({ inputs: [a, b], cotangents: [g] }) => [matmul(g!, mT(b!)), matmul(mT(a!), g!)],
+  vjp: ({ inputs: [a, b], cotangents: [g] }) => {
+    const da = matmul(g!, mT(b!));
+    // A shared 2-D weight under batched activations: one GEMM over all rows, instead of a batched
+    // matmul per leading index followed by a sum (the per-batch GEMMs are tiny and the sum is a pass).
+    if (b!.rank === 2 && a!.rank > 2) {
+      const k = a!.shape[a!.rank - 1] as number;
+      const n = g!.shape[g!.rank - 1] as number;
+      return [da, matmul(mT(reshape(a!, [-1, k])), reshape(g!, [-1, n]))];
+    }
+    return [da, matmul(mT(a!), g!)];
+  },
 });
 
 export function matmul(a: Tensor, b: Tensor): Tensor {

@@ -1,0 +1,119 @@
+// `cliplab bench train`: training-step throughput of a config on a fixed random batch (as OpenCLIP's peer
+// benchmark does), plus an SGEMM measured in the same process to express model FLOP utilization.
+import { loadModelConfig } from '../models/config.js';
+import { initClip } from '../models/clip.js';
+import { isResNet } from '../models/arch.js';
+import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
+import { adamwScalars } from '../nn/adamw.js';
+import { Graph, matmul } from '../graph/index.js';
+import { Session, type Device } from '../runtime/index.js';
+import { Rng } from '../util/rng.js';
+import { buildTrainGraph, initialTrainState } from './train-graph.js';
+import { trainFlops } from './flops.js';
+
+export interface BenchTrainOptions {
+  model: string;
+  batchSize: number;
+  steps: number;
+  warmup: number;
+  threads?: number;
+  device?: Device;
+}
+
+export interface BenchTrainResult {
+  bench: 'train';
+  model: string;
+  batch: number;
+  threads: number | null;
+  device: Device;
+  steps: number;
+  images_per_s: number;
+  step_ms_median: number;
+  step_ms: number[];
+  session_build_s: number;
+  model_gflop_per_step: number;
+  model_gflop_per_s: number;
+  sgemm_gflop_per_s: number;
+  mfu_vs_sgemm: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** GFLOP/s of a 1024² fp32 MatMul in ORT with the same thread count. */
+export async function sgemmGflops(threads?: number, device: Device = 'cpu'): Promise<number> {
+  const n = 1024;
+  const g = new Graph('sgemm');
+  g.output('c', matmul(g.input('a', [n, n]), g.input('b', [n, n])));
+  const s = await Session.create(g, { threads, device });
+  const rng = new Rng(1);
+  const a = { data: Float32Array.from({ length: n * n }, () => rng.normal()), shape: [n, n] };
+  const b = { data: Float32Array.from({ length: n * n }, () => rng.normal()), shape: [n, n] };
+  const out = { c: { data: new Float32Array(n * n), shape: [n, n] } };
+  for (let i = 0; i < 3; i++) await s.run({ a, b }, out);
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    await s.run({ a, b }, out);
+    times.push(performance.now() - t0);
+  }
+  await s.release();
+  return (2 * n ** 3) / (median(times) / 1000) / 1e9;
+}
+
+export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainResult> {
+  const cfg = loadModelConfig(opts.model);
+  const resnet = isResNet(cfg.vision_cfg);
+  const adamw = { beta1: 0.9, beta2: resnet ? 0.999 : 0.98, eps: resnet ? 1e-8 : 1e-6, weightDecay: 0.2 };
+  const B = opts.batchSize;
+  const t0 = performance.now();
+  const tg = buildTrainGraph(cfg, { batchSize: B, adamw });
+  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, initClip(cfg, 0)), { threads: opts.threads, device: opts.device });
+  const buildS = (performance.now() - t0) / 1000;
+
+  // A fixed random batch as in the peer benchmark: N(0,1) images; SOT, random ids, EOT, zero padding.
+  const rng = new Rng(2);
+  const s = cfg.vision_cfg.image_size;
+  const ctx = cfg.text_cfg.context_length;
+  const images = Float32Array.from({ length: B * 3 * s * s }, () => rng.normal());
+  const text = new BigInt64Array(B * ctx);
+  for (let i = 0; i < B; i++) {
+    const end = 2 + rng.int(ctx - 2);
+    text[i * ctx] = 49406n;
+    for (let j = 1; j < end; j++) text[i * ctx + j] = BigInt(1 + rng.int(49405));
+    text[i * ctx + end] = 49407n;
+  }
+  const feeds = { images: { data: images, shape: [B, 3, s, s] }, text: { data: text, shape: [B, ctx] } };
+  const times: number[] = [];
+  for (let step = 1; step <= opts.warmup + opts.steps; step++) {
+    const t = performance.now();
+    await runner.step({ ...feeds, ...scalarFeeds(adamwScalars(adamw, 1e-3, step)) }, ['loss']);
+    if (step > opts.warmup) times.push(performance.now() - t);
+  }
+  await runner.release();
+  const total = times.reduce((a, b) => a + b, 0) / 1000;
+  const imagesPerS = (B * opts.steps) / total;
+  const gflop = trainFlops(cfg, B) / 1e9;
+  const sgemm = await sgemmGflops(opts.threads, opts.device);
+  const modelRate = gflop / (median(times) / 1000);
+  return {
+    bench: 'train',
+    model: opts.model,
+    batch: B,
+    threads: opts.threads ?? null,
+    device: opts.device ?? 'cpu',
+    steps: opts.steps,
+    images_per_s: round(imagesPerS),
+    step_ms_median: round(median(times)),
+    step_ms: times.map(round),
+    session_build_s: round(buildS),
+    model_gflop_per_step: round(gflop),
+    model_gflop_per_s: round(modelRate),
+    sgemm_gflop_per_s: round(sgemm),
+    mfu_vs_sgemm: round(modelRate / sgemm),
+  };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
