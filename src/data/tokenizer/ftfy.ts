@@ -190,6 +190,7 @@ function fixCharacterWidth(text: string): string {
 }
 
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE_RE.source);
 const ANSI_RE = /\x1b\[((?:\p{Nd}|;)*)([a-zA-Z])/gu;
 const CONTROL_RE = /[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g;
 
@@ -211,12 +212,27 @@ function fixOnce(text: string, unescapeHtml: boolean): string {
 // Text that every fixer leaves alone: printable ASCII, tab and newline, no entity, no escape.
 const UNTOUCHED_RE = /^[\x20-\x25\x27-\x7e\t\n]*$/;
 
+// Characters some fixer changes (entities, C1 and other controls, ligatures, wide forms, curly quotes, line
+// breaks, escapes). Text without them that is NFC and not `isBad` comes out of `fix_text` unchanged.
+const TOUCHED_RE = new RegExp(
+  `[&\\x00-\\x08\\x0b\\x0d-\\x1f\\x7f-\\x9f\\u02bc\\u2018-\\u201f\\u2028\\u2029\\u206a-\\u206f\\u3000\\ufeff\\uff01-\\uffef\\ufff9-\\ufffc${cls(Object.keys(LIGATURES).join(''))}]`,
+  'u',
+);
+
 /** ftfy's `max_decode_length`: longer lines are fixed in pieces of this size. */
 const MAX_DECODE_LENGTH = 1_000_000;
 
 /** ftfy 6.1.1 `fix_text(text)`: line by line; HTML entities are decoded only until a line contains '<'. */
 export function fixText(text: string): string {
   if (UNTOUCHED_RE.test(text)) return text;
+  if (!TOUCHED_RE.test(text) && !HAS_LONE_SURROGATE.test(text) && !isBad(text) && text.normalize('NFC') === text) {
+    return text;
+  }
+  return fixTextFull(text);
+}
+
+/** `fixText` without the shortcuts for text no fixer touches (tests check that the two agree). */
+export function fixTextFull(text: string): string {
   let unescapeHtml = true;
   let out = '';
   let pos = 0;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cleanText, EOT_TOKEN, getTokenizer, SOT_TOKEN } from './index.js';
 import { htmlUnescape } from './html-unescape.js';
-import { fixText, isBad } from './ftfy.js';
+import { fixText, fixTextFull, isBad } from './ftfy.js';
 
 interface GoldenCase {
   text: string;
@@ -116,6 +116,10 @@ describe('ftfy fix_text (6.1.1 behaviour)', () => {
     expect(fixText('&ntilde; &Ntilde; &NTILDE; &nTILDE;')).toBe('ñ Ñ Ñ &nTILDE;');
     expect(fixText('&Jscr;ohn &HilbertSpace;ancock')).toBe('𝒥ohn ℋancock');
     expect(fixText('\x1b[36;44mI\'m blue, da ba dee da ba doo...\x1b[0m')).toBe("I'm blue, da ba dee da ba doo...");
+  });
+  it('takes shortcuts only where the full pipeline would change nothing', () => {
+    const extra = ['naïve café', 'Ελληνικά ﬁ', 'e\u0301', '😀 \ud83d', 'a\u2028b', 'Ã© ok', '日本語\u3000テキスト', '\u0085x'];
+    for (const t of [...cases.map((c) => c.text), ...extra]) expect(fixText(t), t).toBe(fixTextFull(t));
   });
   it('decodes entities only while no line so far contains "<"', () => {
     expect(fixText('&amp;amp;')).toBe('&');
