@@ -1,9 +1,12 @@
 // The tokenizer against OpenCLIP v2.20.0's golden cases (../shared/golden/tokenizer), plus the pieces on their own.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cleanText, EOT_TOKEN, getTokenizer, SOT_TOKEN } from './index.js';
 import { htmlUnescape } from './html-unescape.js';
+import { bytesToUnicode } from './bpe.js';
+import { assetPath } from '../../util/assets.js';
 import { fixText, fixTextFull, isBad } from './ftfy.js';
 
 interface GoldenCase {
@@ -40,6 +43,24 @@ describe('golden cases (OpenCLIP v2.20.0 SimpleTokenizer, ftfy 6.1.1)', () => {
   });
   it('covers truncation (16 truncated cases)', () => {
     expect(cases.filter((c) => c.truncated).length).toBe(16);
+  });
+});
+
+describe('vocabulary', () => {
+  it('ships the OpenAI/OpenCLIP merges file byte for byte (sha256 from the golden README)', () => {
+    const sha = createHash('sha256').update(readFileSync(assetPath('bpe_simple_vocab_16e6.txt.gz'))).digest('hex');
+    expect(sha).toBe('924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a');
+  });
+  it('maps bytes to 256 distinct printable stand-ins (GPT-2 byte encoder)', () => {
+    const pairs = bytesToUnicode();
+    expect(new Set(pairs.map(([, c]) => c)).size).toBe(256);
+    const m = new Map(pairs);
+    expect(m.get(0x21)).toBe('!');
+    expect(m.get(0x20)).toBe('\u0120');
+    expect(m.get(0x00)).toBe('\u0100');
+  });
+  it('decodes the special ids', () => {
+    expect(getTokenizer().decode([SOT_TOKEN, EOT_TOKEN])).toBe('<start_of_text><end_of_text>');
   });
 });
 
