@@ -8,6 +8,7 @@ import { register as ingest } from './ingest.js';
 import { register as step } from './step.js';
 import { register as train } from './train.js';
 import { register as bench } from './bench.js';
+import { register as dataset } from './dataset.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -20,4 +21,5 @@ export const commands: RegisterCommand[] = [
   step,
   train,
   bench,
+  dataset,
 ];

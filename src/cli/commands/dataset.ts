@@ -1,0 +1,44 @@
+// `cliplab dataset build SPEC --out DIR` and `cliplab dataset stats DIR`: dataset designs (see docs/data.md).
+import type { Command } from 'commander';
+import { buildDataset, datasetStats, formatDatasetStats, loadSpec } from '../../data/curation/index.js';
+import { info } from '../../util/log.js';
+
+export function register(program: Command): void {
+  const dataset = program.command('dataset').description('dataset designs: build from a spec, inspect');
+  dataset
+    .command('build')
+    .description('build a dataset design (YAML/JSON spec: sources, counts or proportions, filters, seed) into shards + manifest.json')
+    .argument('<spec>', 'spec file (.yaml, .yml or .json)')
+    .requiredOption('--out <dir>', 'output directory (rerun with the same spec to finish an interrupted build)')
+    .option('--overwrite', 'replace a different dataset already in --out')
+    .option('--json', 'print the summary as JSON')
+    .action(async (specFile: string, flags: { out: string; overwrite?: boolean; json?: boolean }) => {
+      const { spec, baseDir } = loadSpec(specFile);
+      const t0 = Date.now();
+      const { manifest, resumed } = await buildDataset({ spec, baseDir, specFile, out: flags.out, overwrite: flags.overwrite });
+      const summary = {
+        out: flags.out,
+        total: manifest.total,
+        shards: manifest.shards.length,
+        counts: manifest.counts,
+        sources: manifest.sources.map((s) => ({ name: s.name, read: s.read, eligible: s.eligible, selected: s.selected, rejected: s.rejected, duplicates: s.duplicates, corruptImages: s.corruptImages })),
+        resumed,
+        seconds: Number(((Date.now() - t0) / 1000).toFixed(2)),
+      };
+      if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else {
+        for (const s of summary.sources) info(`${s.name}: read ${s.read}, eligible ${s.eligible}, selected ${s.selected}${Object.keys(s.rejected).length ? `, rejected ${JSON.stringify(s.rejected)}` : ''}${s.duplicates ? `, duplicates ${s.duplicates}` : ''}`);
+        process.stdout.write(`wrote ${summary.total} samples in ${summary.shards} shards to ${flags.out}${resumed ? ' (resumed)' : ''}\n`);
+      }
+    });
+  dataset
+    .command('stats')
+    .description('per-source counts, caption length and vocabulary statistics, CLIP-score histogram')
+    .argument('<dir>', 'dataset directory (shards), a .tar or a brace pattern')
+    .option('--json', 'print JSON')
+    .option('--bins <n>', 'CLIP-score histogram bins', '20')
+    .action(async (dir: string, flags: { json?: boolean; bins: string }) => {
+      const s = await datasetStats(dir, { bins: Math.max(1, Number(flags.bins) || 20) });
+      process.stdout.write((flags.json ? JSON.stringify(s) : formatDatasetStats(s)) + '\n');
+    });
+}

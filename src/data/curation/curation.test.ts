@@ -1,0 +1,194 @@
+// Tests for dataset designs: spec validation, caption filters, deterministic/atomic/resumable builds, CLIP filter, stats.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ShardWriter } from '../shards/writer.js';
+import { syntheticSample } from '../shards/synthetic.js';
+import { listShards } from '../shards/list.js';
+import { readShards } from '../shards/reader.js';
+import { buildDataset, BuildInterrupted, compileCaptionFilter, datasetStats, loadSpec, resolveCounts, validateSpec, type ClipScorer, type DatasetSpec } from './index.js';
+
+let root = '';
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'cliplab-cur-'));
+  const wa = new ShardWriter({ dir: join(root, 'src-a'), shardSize: 20 });
+  for (let i = 0; i < 40; i++) {
+    const s = await syntheticSample(i, { size: 16, keyPrefix: 'a' });
+    if (i % 10 === 3) s.caption = 'фото кота'; // Cyrillic
+    if (i % 10 === 5) s.caption = `a photo of a red fox number ${i}`;
+    if (i >= 36) s.image = (await syntheticSample(i - 30, { size: 16 })).image; // 4 exact duplicates of a6..a9
+    await wa.write(s);
+  }
+  await wa.close();
+  const wb = new ShardWriter({ dir: join(root, 'src-b'), shardSize: 20 });
+  for (let i = 0; i < 20; i++) await wb.write(await syntheticSample(i, { size: 16, keyPrefix: 'b', seed: 5, ext: 'jpg' }));
+  await wb.close();
+});
+
+function specFile(spec: object, name = 'spec.json'): string {
+  const f = join(root, name);
+  writeFileSync(f, JSON.stringify(spec));
+  return f;
+}
+
+const base: DatasetSpec = {
+  seed: 1,
+  total: 30,
+  shardSize: 8,
+  sources: [
+    { name: 'a', path: 'src-a', proportion: 0.6 },
+    { name: 'b', path: 'src-b', proportion: 0.4 },
+  ],
+  filters: { dedup: true, caption: { scripts: ['latin'] } },
+};
+
+function files(dir: string): Record<string, Buffer> {
+  return Object.fromEntries(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n))]));
+}
+
+describe('dataset spec', () => {
+  it('names the file and key path in errors; accepts YAML', () => {
+    expect(() => validateSpec({ seed: 1, sources: [{ name: 'a', path: 'x', count: -1 }] }, 'd.yaml')).toThrow(/^d\.yaml: sources\.0\.count: /);
+    expect(() => validateSpec({ seed: 1, sources: [{ name: 'a', path: 'x', proportion: 0.5 }] }, 'd.yaml')).toThrow(/sources\.0\.proportion: a proportion needs `total`/);
+    expect(() => validateSpec({ seed: 1, sources: [{ name: 'a', path: 'x' }], filters: { clipScore: { checkpoint: 'c' } } }, 'f')).toThrow(/filters\.clipScore: give exactly one/);
+    expect(() => validateSpec({ seed: 1, sources: [{ name: 'a', path: 'x', colour: 1 }] }, 'f')).toThrow(/sources\.0/);
+    const y = join(root, 'spec.yaml');
+    writeFileSync(y, 'seed: 3\nsources:\n  - name: a\n    path: src-a\n    count: 5\n');
+    expect(loadSpec(y).spec.sources[0]!.count).toBe(5);
+    writeFileSync(y, 'seed: [\n');
+    expect(() => loadSpec(y)).toThrow(/spec\.yaml: not valid YAML/);
+  });
+
+  it('resolves proportions by largest remainder', () => {
+    const spec = validateSpec({ seed: 0, total: 10, sources: [{ name: 'a', path: 'x', proportion: 1 / 3 }, { name: 'b', path: 'y', proportion: 1 / 3 }, { name: 'c', path: 'z', proportion: 1 / 3 }] }, 's');
+    expect(resolveCounts(spec)).toEqual([4, 3, 3]);
+  });
+
+  it('caption filters: length, words, script, class mentions', () => {
+    const f = compileCaptionFilter({ minLength: 3, maxWords: 6, scripts: ['latin'], mentions: { classes: ['red fox', 'cat'], mode: 'must' } }, root);
+    expect(f('a photo of a red fox')).toBeNull();
+    expect(f('ab')).toBe('tooShort');
+    expect(f('one two three four five six seven cat')).toBe('tooManyWords');
+    expect(f('фото кота cat')).toBe('script');
+    expect(f('a photo of a redfox')).toBe('mentions');
+    expect(f('a Cat!')).toBeNull();
+    const g = compileCaptionFilter({ mentions: { classes: ['cat'], mode: 'mustNot' } }, root);
+    expect(g('a cat')).toBe('mentions');
+    expect(g('a category')).toBeNull();
+  });
+});
+
+describe('dataset build', () => {
+  it('is deterministic: same spec + seed → byte-identical shards and manifest; another seed → another sample', async () => {
+    const f = specFile(base);
+    const { spec, baseDir } = loadSpec(f);
+    const o1 = join(root, 'out1');
+    const o2 = join(root, 'out2');
+    const r1 = await buildDataset({ spec, baseDir, out: o1 });
+    await buildDataset({ spec, baseDir, out: o2 });
+    expect(files(o1)).toEqual(files(o2));
+    expect(readdirSync(o1).sort()).toEqual(['000000.tar', '000001.tar', '000002.tar', '000003.tar', 'manifest.json', 'sizes.json']);
+    const m = r1.manifest;
+    expect(m.counts).toEqual({ a: 18, b: 12 });
+    expect(m.sources[0]!.rejected).toEqual({ script: 4 });
+    expect(m.sources[0]!.duplicates).toBe(4);
+    expect(m.samples).toHaveLength(30);
+    expect(m.samples[0]).toMatchObject({ key: '000000000' });
+    // the shards hold what the manifest says, origin recorded in each json
+    const recs = [];
+    for await (const r of readShards(await listShards(o1))) recs.push(r);
+    expect(recs.map((r) => r.key)).toEqual(m.samples.map((s) => s.key));
+    expect(recs.map((r) => (r.meta.origin as { key: string }).key)).toEqual(m.samples.map((s) => s.origKey));
+    expect(recs.every((r) => !r.caption.includes('фото'))).toBe(true);
+    const other = await buildDataset({ spec: { ...spec, seed: 2 }, baseDir, out: join(root, 'out3') });
+    expect(other.manifest.samples.map((s) => s.origKey)).not.toEqual(m.samples.map((s) => s.origKey));
+    // a rerun on a finished build is a no-op; another spec into the same dir is refused
+    expect((await buildDataset({ spec, baseDir, out: o1 })).resumed).toBe(true);
+    await expect(buildDataset({ spec: { ...spec, seed: 9 }, baseDir, out: o1 })).rejects.toThrow(/another spec/);
+    await expect(buildDataset({ spec: { ...spec, total: 100 }, baseDir, out: join(root, 'out4') })).rejects.toThrow(/sources\.0\.proportion: source 'a' needs 60 samples but only 32/);
+  });
+
+  it('is atomic and resumable: an interrupted build leaves only whole shards, and a rerun finishes identically', async () => {
+    const { spec, baseDir } = loadSpec(specFile(base));
+    const ref = join(root, 'out-ref');
+    await buildDataset({ spec, baseDir, out: ref });
+    const out = join(root, 'out-int');
+    const ac = new AbortController();
+    await expect(
+      buildDataset({ spec, baseDir, out, signal: ac.signal, onShard: (_info, done) => done === 2 && ac.abort() }),
+    ).rejects.toBeInstanceOf(BuildInterrupted);
+    expect(existsSync(join(out, 'manifest.json'))).toBe(false);
+    // a process killed while writing shard 3 leaves a temp file: never listed, never read
+    writeFileSync(join(out, '.000002.tar.tmp-999-abcdef'), Buffer.alloc(700, 1));
+    expect((await listShards(out)).map((p) => p.slice(out.length + 1))).toEqual(['000000.tar', '000001.tar']);
+    const r = await buildDataset({ spec, baseDir, out });
+    expect(r.resumed).toBe(true);
+    expect(files(out)).toEqual(files(ref));
+  });
+
+  it('filters by CLIP score (top fraction or threshold) with a pluggable scorer and stores clip_score', async () => {
+    const calls: number[] = [];
+    const fake: ClipScorer = {
+      imageSize: 8,
+      contextLength: 16,
+      async score({ images, text, n }) {
+        calls.push(n);
+        expect(images.length).toBe(n * 3 * 8 * 8);
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) out[i] = (Number(text[i * 16 + 1]!) % 97) / 97; // depends on the caption's first token
+        return out;
+      },
+    };
+    const spec: DatasetSpec = { seed: 4, shardSize: 50, sources: [{ name: 'b', path: 'src-b' }], filters: { clipScore: { checkpoint: 'fake.ckpt', topFraction: 0.5, batchSize: 7 } } };
+    let asked = '';
+    const r = await buildDataset({ spec, baseDir: root, out: join(root, 'out-clip'), clipScorerFactory: async (p) => ((asked = p), fake) });
+    expect(asked).toBe(join(root, 'fake.ckpt'));
+    expect(calls).toEqual([7, 7, 6]);
+    expect(r.manifest.total).toBe(10);
+    const scores = r.manifest.samples.map((s) => s.clipScore!);
+    const recs = [];
+    for await (const x of readShards(await listShards(join(root, 'out-clip')))) recs.push(x);
+    expect(recs.map((x) => x.meta.clip_score)).toEqual(scores);
+    const t = Math.min(...scores);
+    const thr = await buildDataset({ spec: { ...spec, filters: { clipScore: { checkpoint: 'fake.ckpt', threshold: t } } }, baseDir: root, out: join(root, 'out-thr'), clipScorerFactory: async () => fake });
+    expect(thr.manifest.samples.every((s) => s.clipScore! >= t)).toBe(true);
+    await expect(buildDataset({ spec, baseDir: root, out: join(root, 'out-none') })).rejects.toThrow(/filters\.clipScore\.checkpoint: no CLIP scorer/);
+  });
+
+  it('stats: per-source counts, caption and vocabulary statistics, score histogram', async () => {
+    const s = await datasetStats(join(root, 'out-clip'), { bins: 4 });
+    expect(s.samples).toBe(10);
+    expect(s.perSource).toEqual({ b: 10 });
+    expect(s.captionWords!.min).toBeGreaterThanOrEqual(3);
+    expect(s.vocabulary.types).toBeGreaterThan(3);
+    expect(s.clipScore.histogram.reduce((a, h) => a + h.count, 0)).toBe(10);
+    const raw = await datasetStats(join(root, 'src-a'));
+    expect(raw.perSource).toEqual({ synthetic: 40 });
+    expect(raw.clipScore.n).toBe(0);
+  });
+});
+
+const cli = join(process.cwd(), 'bin', 'cliplab.js');
+const built = existsSync(join(process.cwd(), 'dist', 'cli', 'commands', 'dataset.js'));
+
+describe.skipIf(!built)('cliplab dataset (built CLI)', () => {
+  it('builds from a YAML spec, prints stats as JSON, and names the bad key on error', () => {
+    const y = join(root, 'cli.yaml');
+    writeFileSync(y, 'seed: 7\ntotal: 12\nshardSize: 5\nsources:\n  - name: a\n    path: src-a\n    proportion: 0.5\n  - name: b\n    path: src-b\n    proportion: 0.5\n');
+    const out = join(root, 'out-cli');
+    const b = spawnSync('node', [cli, '--quiet', 'dataset', 'build', y, '--out', out, '--json'], { encoding: 'utf8' });
+    expect(b.status, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout)).toMatchObject({ total: 12, shards: 3, counts: { a: 6, b: 6 } });
+    const s = spawnSync('node', [cli, 'dataset', 'stats', out, '--json'], { encoding: 'utf8' });
+    expect(s.status, s.stderr).toBe(0);
+    expect(JSON.parse(s.stdout).perSource).toEqual({ a: 6, b: 6 });
+    writeFileSync(y, 'seed: 7\nsources:\n  - name: a\n    path: src-a\n    count: lots\n');
+    const bad = spawnSync('node', [cli, 'dataset', 'build', y, '--out', join(root, 'out-bad')], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/cli\.yaml: sources\.0\.count/);
+  });
+});
