@@ -1,6 +1,8 @@
 // `analyze`: from result files to the robustness analysis — trend lines per design and shift, the
 // baseline line, effective robustness per model and per design, then dilution and size scaling.
+import { readFileSync } from 'node:fs';
 import type { LoadedResult } from '../eval/result.js';
+import { packageRoot } from '../util/assets.js';
 import { InputError } from '../util/errors.js';
 import { type BaselineSpec, readBaselineFile } from './baseline.js';
 import { analyzeDilution, mixingCurves } from './dilution.js';
@@ -219,6 +221,29 @@ export function analyze(results: LoadedResult[], opts: AnalyzeOptions = {}): Rob
     seed,
     resamples,
     inputs: { paths: opts.inputPaths ?? [], files: study.files },
+    options: { reference: opts.reference ?? null, transform: t.name, baseline: spec, seed, resamples },
+    modelInfo: study.models.map((m) => ({
+      model: m.model,
+      design: m.design,
+      size: m.size,
+      samplesSeen: m.samplesSeen,
+      seed: m.seed,
+      file: m.reference.file,
+      ...(m.provenance ? { provenance: m.provenance } : {}),
+    })),
+    cliplabVersion: cliplabVersion(),
     ...(opts.samplesDir ? { samplesDir: opts.samplesDir } : {}),
   };
+}
+
+let version: string | undefined;
+export function cliplabVersion(): string {
+  if (version === undefined) {
+    try {
+      version = String((JSON.parse(readFileSync(`${packageRoot()}package.json`, 'utf8')) as { version?: string }).version ?? 'unknown');
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
 }

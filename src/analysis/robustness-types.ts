@@ -1,5 +1,6 @@
 // The shape of `robustness.json` (what `cliplab analyze` writes and `report`/`serve` read).
 import type { DesignInfo } from '../eval/result.js';
+import type { BaselineSpec } from './baseline.js';
 import type { TransformName } from './transform.js';
 
 export interface LineRecord {
@@ -130,5 +131,10 @@ export interface Robustness {
   seed: number;
   resamples: number;
   inputs: { paths: string[]; files: string[] };
+  /** The options the analysis ran with, so `serve` can re-run it when results change. */
+  options: { reference: string | null; transform: TransformName; baseline: BaselineSpec; seed: number; resamples: number };
+  /** Per model: where its reference result came from and the provenance it recorded. */
+  modelInfo: { model: string; design: string; size: number; samplesSeen: number; seed: number; file: string; provenance?: Record<string, unknown> }[];
+  cliplabVersion: string;
   samplesDir?: string;
 }

@@ -24,6 +24,7 @@ export interface ModelRow {
   seed: number;
   /** Training set size: design_info.size, else samples seen. */
   size: number;
+  provenance?: Record<string, unknown>;
   reference: Measurement;
   /** Shift dataset → measurement; `average` is added when the model has every shift. */
   shifts: Map<string, Measurement>;
@@ -118,6 +119,7 @@ export function buildStudy(results: LoadedResult[], opts: StudyOptions = {}): St
       row.samplesSeen = r.samples_seen;
       row.seed = r.seed;
       row.info = r.design_info;
+      row.provenance = r.provenance;
       row.size = r.design_info?.size ?? r.samples_seen;
     } else row.shifts.set(r.dataset, m);
     rows.set(r.model, row);

@@ -46,7 +46,7 @@ function curvePanel(title: string, xTitle: string, rows: { p: number; acc: numbe
       x,
       y,
       color: { field: 'what', type: 'nominal', legend: { title: null, orient: 'bottom', labelLimit: 300 } },
-      strokeDash: { field: 'what', type: 'nominal', legend: null },
+      strokeDash: { field: 'what', type: 'nominal', legend: { title: null, orient: 'bottom', labelLimit: 300 } },
     },
   };
 }

@@ -1,12 +1,17 @@
 // `cliplab analyze RESULTS… --out DIR`: trend lines, effective robustness, dilution, size scaling, plots.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { analyze } from '../../analysis/analyze.js';
-import { parseBaselineArg } from '../../analysis/baseline.js';
+import { type BaselineSpec, parseBaselineArg } from '../../analysis/baseline.js';
 import { TRANSFORMS, type TransformName } from '../../analysis/transform.js';
 import { writeAnalysis } from '../../analysis/write-analysis.js';
 import { readResults } from '../../eval/result.js';
 import { InputError } from '../../util/errors.js';
 import { info, warn } from '../../util/log.js';
+
+function resolveBaselineFile(spec: BaselineSpec): BaselineSpec {
+  return spec.kind === 'file' ? { kind: 'file', file: resolve(spec.file) } : spec;
+}
 
 export function register(program: Command): void {
   program
@@ -33,11 +38,11 @@ export function register(program: Command): void {
       const r = analyze(results, {
         reference: o.reference as string | undefined,
         transform: transform as TransformName,
-        baseline: parseBaselineArg(o.baseline as string | undefined),
+        baseline: resolveBaselineFile(parseBaselineArg(o.baseline as string | undefined)),
         seed,
         resamples,
-        inputPaths: paths,
-        samplesDir: o.samples as string | undefined,
+        inputPaths: paths.map((p) => resolve(p)),
+        samplesDir: o.samples === undefined ? undefined : resolve(o.samples as string),
       });
       for (const w of r.warnings) warn(w);
       const written = await writeAnalysis(o.out as string, r, { png: o.png !== false });

@@ -4,6 +4,8 @@ import { register as tokenize } from './tokenize.js';
 import { register as testbed } from './testbed.js';
 import { register as analyze } from './analyze.js';
 import { register as theory } from './theory.js';
+import { register as report } from './report.js';
+import { register as serve } from './serve.js';
 import { register as ingest } from './ingest.js';
 import { register as step } from './step.js';
 import { register as train } from './train.js';
@@ -17,6 +19,8 @@ export const commands: RegisterCommand[] = [
   testbed,
   analyze,
   theory,
+  report,
+  serve,
   ingest,
   step,
   train,
