@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTestbed, readTestbedManifest, EVAL_SETS, SOURCE_SPECS, TRAINING_SOURCES, type TestbedManifest } from './index.js';
+import { buildTestbed, readTestbedManifest, sourceShardPaths, evalSetPath, EVAL_SETS, SOURCE_SPECS, TRAINING_SOURCES, type TestbedManifest } from './index.js';
 import { readShards } from '../shards/reader.js';
 import type { ShardRecord } from '../shards/reader.js';
 import { InputError } from '../../util/errors.js';
@@ -27,9 +27,8 @@ function tree(dir: string): Map<string, string> {
 }
 
 async function samplesOf(dir: string, m: TestbedManifest, source: string): Promise<ShardRecord[]> {
-  const s = m.sources.find((x) => x.name === source)!;
   const out: ShardRecord[] = [];
-  for await (const r of readShards(s.shards.map((sh) => join(dir, s.dir, sh.file)))) out.push(r);
+  for await (const r of readShards(sourceShardPaths(dir, m, source))) out.push(r);
   return out;
 }
 
@@ -54,8 +53,9 @@ describe('buildTestbed (small)', () => {
       expect(JSON.parse(readFileSync(join(dirA, s.dir, 'sizes.json'), 'utf8'))).toEqual({ '000000.tar': 32 });
     }
     expect(m.eval.map((e) => e.name)).toEqual(EVAL_SETS.flatMap((n) => [n, `${n}-full`]));
+    expect(() => evalSetPath(dirA, m, 'imagenet')).toThrow(InputError);
     for (const e of m.eval) {
-      const dir = join(dirA, e.dir);
+      const dir = evalSetPath(dirA, m, e.name);
       const classnames = JSON.parse(readFileSync(join(dir, 'classnames.json'), 'utf8')) as string[];
       const dirs = readdirSync(dir).filter((d) => !d.endsWith('.json')).sort();
       expect(dirs).toEqual(m.classes.map((h) => h.toLowerCase()));
@@ -132,6 +132,6 @@ describe('buildTestbed (small)', () => {
   it('rejects bad options with errors naming them', async () => {
     await expect(buildTestbed({ out: dirA, misaligned: 1.5 })).rejects.toThrow(InputError);
     await expect(buildTestbed({ out: dirA, imageSize: 0 })).rejects.toThrow(/imageSize/);
-    await expect(buildTestbed({ out: dirA, concepts: 99999 })).rejects.toThrow(/concepts/);
+    await expect(buildTestbed({ out: dirA, concepts: 0 })).rejects.toThrow(/concepts/);
   });
 });

@@ -2,6 +2,8 @@
 export { buildTestbed, type BuildTestbedOptions } from './build.js';
 export {
   readTestbedManifest,
+  sourceShardPaths,
+  evalSetPath,
   testbedManifestSchema,
   MANIFEST_FILE,
   type TestbedManifest,

@@ -95,3 +95,17 @@ export function readTestbedManifest(dir: string): TestbedManifest {
   }
   return parsed.data;
 }
+
+/** Absolute paths of a training source's shards, in order; InputError naming the source if it is not in the build. */
+export function sourceShardPaths(dir: string, manifest: TestbedManifest, source: string): string[] {
+  const s = manifest.sources.find((x) => x.name === source);
+  if (!s) throw new InputError(`source ${source}`, `not in this testbed (has ${manifest.sources.map((x) => x.name).join(', ')})`);
+  return s.shards.map((sh) => join(dir, s.dir, sh.file));
+}
+
+/** Absolute path of an eval ImageFolder (`noto-v1`, `emojione-monotone-full`, …); InputError if unknown. */
+export function evalSetPath(dir: string, manifest: TestbedManifest, name: string): string {
+  const e = manifest.eval.find((x) => x.name === name);
+  if (!e) throw new InputError(`eval set ${name}`, `not in this testbed (has ${manifest.eval.map((x) => x.name).join(', ')})`);
+  return join(dir, e.dir);
+}
