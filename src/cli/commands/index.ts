@@ -11,6 +11,8 @@ import { register as step } from './step.js';
 import { register as train } from './train.js';
 import { register as bench } from './bench.js';
 import { register as dataset } from './dataset.js';
+import { register as study } from './study.js';
+import { register as demo } from './demo.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -26,4 +28,6 @@ export const commands: RegisterCommand[] = [
   train,
   bench,
   dataset,
+  study,
+  demo,
 ];

@@ -1,0 +1,123 @@
+// Executors run one job's command. The study runner hands them plain data (cliplab arguments + a log file),
+// so a queue-backed executor (BullMQ + `cliplab worker` processes) can replace the local pool (DESIGN §8).
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { packageRoot } from '../util/assets.js';
+
+/** One job's command: `cliplab <args…>`, output to `logFile`. Serializable, so it can travel over a queue. */
+export interface ExecRequest {
+  jobId: string;
+  args: string[];
+  logFile: string;
+}
+
+export interface ExecResult {
+  /** Exit code (null when killed by a signal). */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  seconds: number;
+  /** Last lines of the log (for the error message of a failed job). */
+  tail: string;
+}
+
+export interface Executor {
+  /** How many jobs may run at once. */
+  readonly slots: number;
+  /** Runs a job to completion; `onStart` receives the subprocess id (stored to reap orphans after a crash). */
+  run(req: ExecRequest, hooks?: { onStart?: (pid: number) => void }): Promise<ExecResult>;
+  /** Stops every running job (SIGTERM to its process group, SIGKILL after a grace period). */
+  cancelAll(): Promise<void>;
+}
+
+/** `bin/cliplab.js` of this package (works from src/ under vitest and from dist/). */
+export function cliplabBin(): string {
+  return join(packageRoot(), 'bin', 'cliplab.js');
+}
+
+export function logTail(file: string, lines = 6): string {
+  if (!existsSync(file)) return '';
+  const text = readFileSync(file, 'utf8').replace(/\r/g, '\n');
+  return text.split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
+}
+
+/** Kills a process group (the job and everything it started); resolves when it is gone or after SIGKILL. */
+export async function killGroup(pid: number, graceMs = 3000): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const t0 = Date.now();
+  while (alive() && Date.now() - t0 < graceMs) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** The in-process pool: each job is a `node bin/cliplab.js …` subprocess in its own process group. */
+export class LocalProcessExecutor implements Executor {
+  private readonly running = new Map<string, number>();
+
+  constructor(
+    readonly slots: number,
+    private readonly opts: { bin?: string; node?: string } = {},
+  ) {}
+
+  run(req: ExecRequest, hooks: { onStart?: (pid: number) => void } = {}): Promise<ExecResult> {
+    mkdirSync(dirname(req.logFile), { recursive: true });
+    const fd = openSync(req.logFile, 'a');
+    const t0 = Date.now();
+    return new Promise<ExecResult>((resolve) => {
+      const child = spawn(this.opts.node ?? process.execPath, [this.opts.bin ?? cliplabBin(), ...req.args], {
+        stdio: ['ignore', fd, fd],
+        detached: true,
+      });
+      const done = (code: number | null, signal: NodeJS.Signals | null): void => {
+        this.running.delete(req.jobId);
+        closeSync(fd);
+        resolve({ code, signal, seconds: (Date.now() - t0) / 1000, tail: logTail(req.logFile) });
+      };
+      child.once('error', (err) => {
+        this.running.delete(req.jobId);
+        closeSync(fd);
+        resolve({ code: 127, signal: null, seconds: 0, tail: err.message });
+      });
+      child.once('exit', done);
+      if (child.pid !== undefined) {
+        this.running.set(req.jobId, child.pid);
+        hooks.onStart?.(child.pid);
+      }
+    });
+  }
+
+  async cancelAll(): Promise<void> {
+    await Promise.all([...this.running.values()].map((pid) => killGroup(pid)));
+  }
+}
+
+/** True when `pid` is alive and its command line mentions `marker` (so a recycled pid is left alone). */
+export function processMatches(pid: number, marker: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.includes(marker));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,284 @@
+// Expands a validated study spec into designs, models and the job graph (testbed → data → train → eval),
+// after the cross-entry checks: unknown sources, proportions not summing to 1, missing filter models,
+// unknown sizes or ensemble members, duplicate names. Every check fails before any job starts.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { TRAINING_SOURCES } from '../data/testbed/index.js';
+import { InputError } from '../util/errors.js';
+import type { JobDefinition } from './store.js';
+import { type DesignSpec, type LoadedSpec, type SizeSpec, looksLikePath, resolveSpecPath } from './spec.js';
+
+export type DesignKind = 'source' | 'mixture' | 'filtered' | 'ensemble';
+
+export interface FilterPlan {
+  source: string;
+  /** The filter model: a model of this study (by id) or a checkpoint/run path. */
+  model: { id: string; design: string } | { path: string };
+  threshold?: number;
+  fraction?: number;
+}
+
+export interface DesignPlan {
+  name: string;
+  kind: DesignKind;
+  /** Source → proportion (source/filtered: {source: 1}; ensemble: member design → weight). */
+  sources: Record<string, number>;
+  filter?: FilterPlan;
+  /** Ensemble: member design → weight. */
+  members?: Record<string, number>;
+  sizes: SizeSpec[];
+  seeds: number[];
+}
+
+export interface ModelPlan {
+  id: string;
+  design: string;
+  size: SizeSpec;
+  seed: number;
+}
+
+export interface StudyPlan {
+  loaded: LoadedSpec;
+  /** Source name → shard directory (absolute; testbed sources live under the study's testbed dir). */
+  sources: Map<string, string>;
+  /** Directory holding eval/ and testbed.json for the evaluation suite. */
+  dataRoot: string;
+  buildsTestbed: boolean;
+  designs: DesignPlan[];
+  models: ModelPlan[];
+  jobs: JobDefinition[];
+  baseline: string[] | null;
+}
+
+const pct = (x: number): string => String(Math.round(x * 100));
+export const modelId = (design: string, size: string, seed: number): string => `${design}-${size}-seed${seed}`;
+export const dataJobId = (design: string, size: string): string => `data/${design}/${size}`;
+export const trainJobId = (model: string): string => `train/${model}`;
+export const evalJobId = (model: string): string => `eval/${model}`;
+export const TESTBED_JOB = 'testbed';
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+function designKey(d: DesignSpec): DesignKind {
+  if ('source' in d) return 'source';
+  if ('mix' in d) return 'mixture';
+  if ('filter' in d) return 'filtered';
+  return 'ensemble';
+}
+
+function checkProportions(where: string, p: Record<string, number>): void {
+  const entries = Object.entries(p);
+  if (entries.length === 0) throw new InputError(where, 'empty proportion list');
+  const sum = entries.reduce((a, [, v]) => a + v, 0);
+  if (Math.abs(sum - 1) > 1e-6) throw new InputError(where, `proportions sum to ${Number(sum.toFixed(6))}, not 1`);
+}
+
+/** Expands the `mixtures` shorthand into designs (pure ends reuse or add the source designs). */
+function expandSweeps(loaded: LoadedSpec): DesignSpec[] {
+  const designs: DesignSpec[] = [...(loaded.spec.designs ?? [])];
+  const sourceDesign = (s: string): string => {
+    const found = designs.find((d) => 'source' in d && d.source === s && d.sizes === undefined);
+    if (found) return found.name;
+    designs.push({ name: s, source: s });
+    return s;
+  };
+  (loaded.spec.mixtures ?? []).forEach((m, i) => {
+    const [a, b] = m.sources;
+    for (const r of m.ratios) {
+      if (r === 1) sourceDesign(a);
+      else if (r === 0) sourceDesign(b);
+      else {
+        const props = { [a]: r, [b]: Number((1 - r).toFixed(6)) };
+        const name = `mix-${a}${pct(r)}-${b}${pct(1 - r)}`;
+        if (!designs.some((d) => d.name === name)) designs.push({ name, mix: props, ...(m.sizes ? { sizes: m.sizes } : {}) });
+        if (m.ensemble) {
+          const ename = `ens-${a}${pct(r)}-${b}${pct(1 - r)}`;
+          const members = { [sourceDesign(a)]: r, [sourceDesign(b)]: Number((1 - r).toFixed(6)) };
+          if (!designs.some((d) => d.name === ename)) designs.push({ name: ename, ensemble: members, ...(m.sizes ? { sizes: m.sizes } : {}) });
+        }
+      }
+    }
+    if (m.ratios.some((r) => r > 0 && r < 1) && a === b) throw new InputError(`${loaded.where}: mixtures[${i}]`, 'the two sources are the same');
+  });
+  return designs;
+}
+
+function listSourceDirs(root: string): string[] {
+  const dir = join(root, 'sources');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory());
+}
+
+/** Validates the cross-entry rules and expands the spec; `outDir` is the study directory. */
+export function planStudy(loaded: LoadedSpec, outDir: string): StudyPlan {
+  const { spec, where } = loaded;
+  const at = (path: string): string => `${where}: ${path}`;
+  if (spec.testbed && spec.data_root) throw new InputError(at('data_root'), 'give testbed or data_root, not both');
+  const buildsTestbed = spec.testbed !== undefined;
+  const dataRoot = buildsTestbed ? join(outDir, 'testbed') : spec.data_root ? resolveSpecPath(loaded, spec.data_root) : '';
+  if (!buildsTestbed && spec.data_root && !existsSync(dataRoot)) throw new InputError(at('data_root'), `${dataRoot} does not exist`);
+  if (!dataRoot) throw new InputError(at('(root)'), 'give testbed (build the built-in testbed) or data_root (an evaluation data root)');
+
+  const sources = new Map<string, string>();
+  const rootSources = buildsTestbed ? [...TRAINING_SOURCES] : listSourceDirs(dataRoot);
+  for (const s of rootSources) sources.set(s, join(dataRoot, 'sources', s));
+  for (const [name, p] of Object.entries(spec.sources ?? {})) {
+    const abs = resolveSpecPath(loaded, p);
+    if (!existsSync(abs)) throw new InputError(at(`sources.${name}`), `${abs} does not exist`);
+    sources.set(name, abs);
+  }
+
+  const sizeByName = new Map<string, SizeSpec>();
+  spec.sizes.forEach((s, i) => {
+    if (sizeByName.has(s.name)) throw new InputError(at(`sizes[${i}](${s.name})`), 'duplicate size name');
+    sizeByName.set(s.name, s);
+  });
+  const defaultSeeds = spec.seeds ?? [0];
+  const specs = expandSweeps(loaded);
+  const names = new Set<string>();
+  const designs: DesignPlan[] = [];
+  const knownSource = (entry: string, s: string): void => {
+    if (!sources.has(s)) throw new InputError(at(entry), `unknown source "${s}" (known: ${[...sources.keys()].join(', ') || 'none'})`);
+  };
+
+  specs.forEach((d, i) => {
+    const entry = `designs[${i}](${d.name})`;
+    if (names.has(d.name)) throw new InputError(at(entry), `duplicate design name "${d.name}"`);
+    names.add(d.name);
+    const sizes = (d.sizes ?? spec.sizes.map((s) => s.name)).map((n) => {
+      const s = sizeByName.get(n);
+      if (!s) throw new InputError(at(`${entry}.sizes`), `unknown size "${n}" (sizes: ${[...sizeByName.keys()].join(', ')})`);
+      return s;
+    });
+    const base = { name: d.name, sizes, seeds: d.seeds ?? defaultSeeds };
+    if ('source' in d) {
+      knownSource(`${entry}.source`, d.source);
+      designs.push({ ...base, kind: 'source', sources: { [d.source]: 1 } });
+    } else if ('mix' in d) {
+      let props: Record<string, number>;
+      if (d.mix === 'all') {
+        const all = [...sources.keys()];
+        props = Object.fromEntries(all.map((s) => [s, 1 / all.length]));
+      } else {
+        for (const s of Object.keys(d.mix)) knownSource(`${entry}.mix.${s}`, s);
+        checkProportions(`${where}: ${entry}.mix`, d.mix);
+        props = Object.fromEntries(Object.entries(d.mix).filter(([, p]) => p > 0));
+      }
+      designs.push({ ...base, kind: 'mixture', sources: props });
+    } else if ('filter' in d) {
+      knownSource(`${entry}.filter.source`, d.filter.source);
+      designs.push({
+        ...base,
+        kind: 'filtered',
+        sources: { [d.filter.source]: 1 },
+        // The model is resolved below, once every design is known.
+        filter: { source: d.filter.source, model: { path: d.filter.model }, threshold: d.filter.threshold, fraction: d.filter.fraction },
+      });
+    } else {
+      checkProportions(`${where}: ${entry}.ensemble`, d.ensemble);
+      designs.push({ ...base, kind: 'ensemble', sources: {}, members: Object.fromEntries(Object.entries(d.ensemble).filter(([, w]) => w > 0)) });
+    }
+  });
+
+  // Second pass: references between designs (filter models, ensemble members).
+  const byName = new Map(designs.map((d) => [d.name, d]));
+  designs.forEach((d, i) => {
+    const spec_d = specs[i]!;
+    const entry = `designs[${i}](${d.name})`;
+    if (d.kind === 'filtered' && 'filter' in spec_d) {
+      const f = spec_d.filter;
+      const target = byName.get(f.model);
+      if (target && !looksLikePath(f.model)) {
+        if (target.kind === 'ensemble') throw new InputError(at(`${entry}.filter.model`), `"${f.model}" is an ensemble; a filter model must be a trained design or a checkpoint`);
+        if (target === d) throw new InputError(at(`${entry}.filter.model`), 'a design cannot filter with its own models');
+        const size = f.size ? target.sizes.find((s) => s.name === f.size) : target.sizes[target.sizes.length - 1];
+        if (!size) throw new InputError(at(`${entry}.filter.size`), `design "${f.model}" has no size "${f.size}"`);
+        const seed = f.seed ?? target.seeds[0]!;
+        if (!target.seeds.includes(seed)) throw new InputError(at(`${entry}.filter.seed`), `design "${f.model}" has no seed ${seed}`);
+        d.filter!.model = { id: modelId(target.name, size.name, seed), design: target.name };
+      } else {
+        const p = resolveSpecPath(loaded, f.model);
+        if (!existsSync(p))
+          throw new InputError(at(`${entry}.filter.model`), `filter model "${f.model}" is neither a design of this study nor an existing checkpoint`);
+        d.filter!.model = { path: p };
+      }
+    }
+    if (d.kind === 'ensemble') {
+      for (const m of Object.keys(d.members!)) {
+        const md = byName.get(m);
+        if (!md) throw new InputError(at(`${entry}.ensemble.${m}`), `unknown design "${m}"`);
+        if (md.kind === 'ensemble') throw new InputError(at(`${entry}.ensemble.${m}`), 'an ensemble member must be a trained design');
+        for (const s of d.sizes)
+          if (!md.sizes.some((x) => x.name === s.name)) throw new InputError(at(`${entry}.ensemble.${m}`), `design "${m}" has no size "${s.name}"`);
+        for (const seed of d.seeds)
+          if (!md.seeds.includes(seed)) throw new InputError(at(`${entry}.ensemble.${m}`), `design "${m}" has no seed ${seed}`);
+      }
+      // For analysis: an ensemble's "sources" are its members' sources weighted.
+      const src: Record<string, number> = {};
+      for (const [m, w] of Object.entries(d.members!))
+        for (const [s, p] of Object.entries(byName.get(m)!.sources)) src[s] = (src[s] ?? 0) + w * p;
+      d.sources = src;
+    }
+  });
+
+  const baselineSpec = spec.analysis?.baseline;
+  let baseline: string[] | null = null;
+  if (baselineSpec !== undefined) {
+    baseline = Array.isArray(baselineSpec) ? baselineSpec : [baselineSpec];
+    for (const b of baseline) if (!byName.has(b)) throw new InputError(at('analysis.baseline'), `unknown design "${b}"`);
+  } else {
+    const all = designs.find((d) => d.kind === 'mixture' && Object.keys(d.sources).length === sources.size && sources.size > 2);
+    if (all) baseline = [all.name];
+  }
+
+  const models: ModelPlan[] = designs.flatMap((d) => d.sizes.flatMap((size) => d.seeds.map((seed) => ({ id: modelId(d.name, size.name, seed), design: d.name, size, seed }))));
+  return { loaded, sources, dataRoot, buildsTestbed, designs, models, jobs: jobGraph(loaded, designs, models, buildsTestbed), baseline };
+}
+
+/** The job graph with fingerprints chained through dependencies (a changed input resets everything after it). */
+function jobGraph(loaded: LoadedSpec, designs: DesignPlan[], models: ModelPlan[], buildsTestbed: boolean): JobDefinition[] {
+  const { spec } = loaded;
+  const jobs: JobDefinition[] = [];
+  const fp = new Map<string, string>();
+  const add = (j: Omit<JobDefinition, 'fingerprint'>, own: unknown): void => {
+    const fingerprint = hash({ own, deps: j.deps.map((d) => fp.get(d)) });
+    fp.set(j.id, fingerprint);
+    jobs.push({ ...j, fingerprint });
+  };
+  if (buildsTestbed) add({ id: TESTBED_JOB, kind: 'testbed', deps: [] }, { testbed: spec.testbed });
+  const root = buildsTestbed ? [TESTBED_JOB] : [];
+  const byName = new Map(designs.map((d) => [d.name, d]));
+  const trainOwn = { model: spec.model, train: spec.train ?? {} };
+  const evalOwn = { eval: spec.eval ?? {} };
+  const done = new Set<string>();
+  // Designs in dependency order: a filtered design after its filter model's design.
+  const visit = (d: DesignPlan): void => {
+    if (done.has(d.name)) return;
+    done.add(d.name);
+    if (d.filter && 'id' in d.filter.model) visit(byName.get(d.filter.model.design)!);
+    if (d.members) for (const m of Object.keys(d.members)) visit(byName.get(m)!);
+    for (const size of d.sizes) {
+      if (d.kind !== 'ensemble') {
+        const deps = [...root];
+        if (d.filter && 'id' in d.filter.model) deps.push(trainJobId(d.filter.model.id));
+        add({ id: dataJobId(d.name, size.name), kind: 'data', design: d.name, deps }, { sources: d.sources, filter: d.filter, size: { fraction: size.fraction, count: size.count }, seed: spec.dataset_seed ?? 0 });
+      }
+      for (const seed of d.seeds) {
+        const id = modelId(d.name, size.name, seed);
+        if (d.kind === 'ensemble') {
+          const members = Object.keys(d.members!).map((m) => trainJobId(modelId(m, size.name, seed)));
+          add({ id: evalJobId(id), kind: 'eval', design: d.name, model: id, deps: [...root, ...members] }, { ...evalOwn, members: d.members });
+        } else {
+          add({ id: trainJobId(id), kind: 'train', design: d.name, model: id, deps: [dataJobId(d.name, size.name)] }, { ...trainOwn, samples: size.samples, epochs: size.epochs, seed });
+          add({ id: evalJobId(id), kind: 'eval', design: d.name, model: id, deps: [...root, trainJobId(id)] }, evalOwn);
+        }
+      }
+    }
+  };
+  for (const d of designs) visit(d);
+  void models;
+  return jobs;
+}

@@ -1,0 +1,130 @@
+// `runStudy`: validate and plan the spec, open the results store, reap jobs a crashed run left behind, run
+// the grid on an executor, then analyze (robustness.json, tables, plots) and write the HTML report.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { analyze } from '../analysis/analyze.js';
+import type { Robustness } from '../analysis/robustness-types.js';
+import { writeAnalysis } from '../analysis/write-analysis.js';
+import { readResults } from '../eval/result.js';
+import { InputError } from '../util/errors.js';
+import { writeJsonAtomic } from '../util/fs.js';
+import { type Executor, LocalProcessExecutor, killGroup, processMatches } from './executor.js';
+import { type JobContext, jobWork, studyLayout } from './jobs.js';
+import { type StudyPlan, planStudy } from './plan.js';
+import { type ScheduleResult, type StudyEvent, runSchedule } from './scheduler.js';
+import type { LoadedSpec } from './spec.js';
+import { STORE_FILE, StudyStore } from './store.js';
+
+export interface RunStudyOptions {
+  spec: LoadedSpec;
+  out: string;
+  /** Jobs at once on the local pool (default 1). */
+  jobs?: number;
+  /** Intra-op threads per job (default: the spec's train.threads, else the command's default). */
+  threads?: number;
+  /** Replaces the local pool (e.g. a queue-backed executor). */
+  executor?: Executor;
+  signal?: AbortSignal;
+  retries?: number;
+  /** Skip analysis and report (jobs only). */
+  jobsOnly?: boolean;
+  onEvent?: (e: StudyEvent) => void;
+  onInfo?: (msg: string) => void;
+}
+
+export interface StudyOutcome {
+  plan: StudyPlan;
+  schedule: ScheduleResult;
+  counts: Record<string, number>;
+  /** Set when every job is done and the analysis ran. */
+  analysis?: { robustness: Robustness; files: string[]; report: string | null; reportError?: string };
+  seconds: number;
+}
+
+/** Validates the spec against the study directory without running anything (errors name the entry). */
+export function validateStudy(spec: LoadedSpec, out: string): StudyPlan {
+  return planStudy(spec, resolve(out));
+}
+
+async function reapOrphans(store: StudyStore, out: string, info: (m: string) => void): Promise<void> {
+  for (const j of store.jobs()) {
+    if (j.state !== 'running') continue;
+    if (j.pid !== null && processMatches(j.pid, out)) {
+      info(`stopping job ${j.id} left running by an interrupted run (pid ${j.pid})`);
+      await killGroup(j.pid);
+    }
+    store.release(j.id, 'resumed after an interrupted run');
+  }
+}
+
+export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
+  const t0 = Date.now();
+  const out = resolve(o.out);
+  const info = o.onInfo ?? (() => {});
+  const plan = planStudy(o.spec, out);
+  mkdirSync(out, { recursive: true });
+  const layout = studyLayout(out);
+  const store = new StudyStore(join(out, STORE_FILE));
+  const executor = o.executor ?? new LocalProcessExecutor(o.jobs ?? 1);
+  const ctx: JobContext = { plan, layout, threads: o.threads };
+  try {
+    store.setMeta('spec', JSON.stringify(o.spec.spec));
+    store.setMeta('spec_source', o.spec.where);
+    await writeJsonAtomic(join(out, 'study-spec.json'), o.spec.spec);
+    await reapOrphans(store, out, info);
+    for (const id of store.sync(plan.jobs)) {
+      info(`job ${id}: its inputs changed; redoing it`);
+      jobWork(ctx, store.job(id)!).discard();
+    }
+    // A finished job whose outputs were removed since is redone.
+    const planned = new Set(plan.jobs.map((j) => j.id));
+    for (const j of store.jobs())
+      if (planned.has(j.id) && j.state === 'done' && !jobWork(ctx, j).complete()) {
+        info(`job ${j.id}: its outputs are gone; redoing it`);
+        store.invalidate(j.id, 'outputs missing');
+      }
+    const c0 = store.counts();
+    info(`study ${o.spec.spec.name ?? o.spec.where}: ${plan.designs.length} designs, ${plan.models.length} models, ${plan.jobs.length} jobs (${c0.done} already done) → ${out}`);
+    const schedule = await runSchedule({ store, executor, ctx, jobs: plan.jobs, signal: o.signal, retries: o.retries, onEvent: o.onEvent });
+    const counts = store.counts();
+    const outcome: StudyOutcome = { plan, schedule, counts, seconds: 0 };
+    const allDone = plan.jobs.every((j) => store.job(j.id)?.state === 'done');
+    if (allDone && !o.jobsOnly && !o.signal?.aborted) outcome.analysis = await analyzeStudy(plan, out, executor, info);
+    outcome.seconds = (Date.now() - t0) / 1000;
+    return outcome;
+  } finally {
+    store.close();
+  }
+}
+
+/** Analyze results/ into the study directory, then `cliplab report` into report.html. */
+export async function analyzeStudy(
+  plan: StudyPlan,
+  out: string,
+  executor: Executor,
+  info: (m: string) => void,
+): Promise<NonNullable<StudyOutcome['analysis']>> {
+  const layout = studyLayout(out);
+  const results = readResults([layout.results]);
+  if (results.length === 0) throw new InputError(layout.results, 'no results to analyze');
+  const a = plan.loaded.spec.analysis ?? {};
+  const samplesDir = join(out, 'samples');
+  const robustness = analyze(results, {
+    transform: a.transform ?? 'probit',
+    baseline: plan.baseline ? { kind: 'designs', designs: plan.baseline } : { kind: 'default' },
+    resamples: a.resamples ?? 1000,
+    seed: 0,
+    inputPaths: [layout.results],
+    ...(existsSync(samplesDir) ? { samplesDir } : {}),
+  });
+  const written = await writeAnalysis(out, robustness, { png: true });
+  info(`analysis: ${written.json}`);
+  const report = join(out, 'report.html');
+  const res = await executor.run({ jobId: 'report', args: ['report', '--in', out, '--out', report], logFile: join(layout.logs, 'report.log') });
+  const files = [written.json, written.markdown, ...written.csv, ...written.plots];
+  if (res.code !== 0) {
+    const why = res.tail.split('\n').filter(Boolean).pop() ?? `exit ${res.code}`;
+    return { robustness, files, report: null, reportError: why };
+  }
+  return { robustness, files: [...files, report], report };
+}

@@ -1,0 +1,194 @@
+// The study spec: a YAML/JSON file naming the data designs, sizes, model, training budget, seeds, evaluation
+// suite and analysis. Owns the zod schema, the reader, and the cross-entry checks run before any job starts.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError } from '../util/errors.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const name = z.string().regex(NAME, 'expected a name of letters, digits, ".", "_" or "-"');
+const fraction = z.number().gt(0).max(1);
+const proportions = z.record(z.string(), z.number().min(0).max(1));
+
+/** Build the built-in emoji testbed under OUT/testbed (knobs of `cliplab testbed build`). */
+const TestbedSchema = z.strictObject({
+  concepts: z.number().int().positive().optional(),
+  image_size: z.number().int().min(8).optional(),
+  misaligned: z.number().min(0).lt(1).optional(),
+  per_concept: z.number().int().positive().optional(),
+  eval_views: z.number().int().positive().optional(),
+  eval_views_full: z.number().int().positive().optional(),
+  seed: z.number().int().nonnegative().optional(),
+});
+
+/** A training-set size: how many pairs the built dataset holds, and how many samples training sees. */
+const SizeSchema = z
+  .strictObject({
+    name,
+    /** Fraction of the design's pool (a source's pairs; for a mixture, of its smallest source's pairs ÷ share). */
+    fraction: fraction.optional(),
+    /** Absolute number of pairs. */
+    count: z.number().int().positive().optional(),
+    /** Training budget in samples seen. */
+    samples: z.number().int().positive().optional(),
+    /** Or epochs over the built dataset. */
+    epochs: z.number().positive().optional(),
+  })
+  .refine((s) => (s.fraction === undefined) !== (s.count === undefined), { message: 'give exactly one of fraction or count' })
+  .refine((s) => (s.samples === undefined) !== (s.epochs === undefined), { message: 'give exactly one of samples or epochs' });
+
+const FilterSchema = z
+  .strictObject({
+    /** The source to filter. */
+    source: name,
+    /** The filter model: a design of this study (its model at `size`, seed `seed`) or a checkpoint/run path. */
+    model: z.string().min(1),
+    size: name.optional(),
+    seed: z.number().int().optional(),
+    /** Keep pairs with CLIP score ≥ threshold … */
+    threshold: z.number().min(-1).max(1).optional(),
+    /** … or the top fraction by score. */
+    fraction: fraction.optional(),
+  })
+  .refine((f) => (f.threshold === undefined) !== (f.fraction === undefined), { message: 'give exactly one of threshold or fraction' });
+
+const DesignBase = {
+  name,
+  /** Subset of the study's size names (default: all). */
+  sizes: z.array(name).min(1).optional(),
+  seeds: z.array(z.number().int()).min(1).optional(),
+};
+
+const DesignSchema = z.union([
+  z.strictObject({ ...DesignBase, source: name }),
+  z.strictObject({ ...DesignBase, mix: z.union([z.literal('all'), proportions]) }),
+  z.strictObject({ ...DesignBase, filter: FilterSchema }),
+  /** Output mixing: the logits of other designs' models (same size and seed) averaged with these weights. */
+  z.strictObject({ ...DesignBase, ensemble: proportions }),
+]);
+
+/** Shorthand: two sources at several ratios (share of the first), optionally with the matching ensembles. */
+const MixtureSweepSchema = z.strictObject({
+  sources: z.tuple([name, name]),
+  ratios: z.array(z.number().min(0).max(1)).min(1),
+  ensemble: z.boolean().optional(),
+  sizes: z.array(name).min(1).optional(),
+});
+
+const ModelSchema = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
+
+export const StudySpecSchema = z.strictObject({
+  name: name.optional(),
+  description: z.string().optional(),
+  /** Build the built-in testbed (its six sources and eval sets) … */
+  testbed: TestbedSchema.optional(),
+  /** … or use an already built testbed / data root (sources under sources/<name>/, eval sets under eval/). */
+  data_root: z.string().min(1).optional(),
+  /** Extra or replacement sources: name → shard directory. */
+  sources: z.record(name, z.string().min(1)).optional(),
+  /** Model: an OpenCLIP config name, a config JSON path, or an inline config object. */
+  model: ModelSchema,
+  train: z
+    .strictObject({
+      batch_size: z.number().int().positive().optional(),
+      lr: z.number().positive().optional(),
+      threads: z.number().int().positive().optional(),
+      extra_args: z.array(z.string()).optional(),
+    })
+    .optional(),
+  sizes: z.array(SizeSchema).min(1),
+  seeds: z.array(z.number().int()).min(1).optional(),
+  dataset_seed: z.number().int().nonnegative().optional(),
+  designs: z.array(DesignSchema).optional(),
+  mixtures: z.array(MixtureSweepSchema).optional(),
+  eval: z
+    .strictObject({
+      suite: z.string().min(1).optional(),
+      templates: z.string().optional(),
+      batch_size: z.number().int().positive().optional(),
+    })
+    .optional(),
+  analysis: z
+    .strictObject({
+      /** Design names whose models define the baseline line (default: the all-source mix if any, else pooled). */
+      baseline: z.union([name, z.array(name).min(1)]).optional(),
+      transform: z.enum(['probit', 'logit']).optional(),
+      resamples: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
+export type StudySpec = z.infer<typeof StudySpecSchema>;
+export type SizeSpec = z.infer<typeof SizeSchema>;
+export type DesignSpec = z.infer<typeof DesignSchema>;
+
+/** Where the spec came from, for error messages and for resolving relative paths. */
+export interface LoadedSpec {
+  spec: StudySpec;
+  /** File path, or a label such as `built-in demo`. */
+  where: string;
+  /** Directory relative paths in the spec resolve against. */
+  baseDir: string;
+}
+
+function pathOf(issuePath: readonly PropertyKey[], value: unknown): string {
+  let cur: unknown = value;
+  let out = '';
+  for (const k of issuePath) {
+    const entry = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
+    if (typeof k === 'number') {
+      const n = entry !== null && typeof entry === 'object' ? (entry as { name?: unknown }).name : undefined;
+      out += typeof n === 'string' ? `[${k}](${n})` : `[${k}]`;
+    } else out += out === '' ? String(k) : `.${String(k)}`;
+    cur = entry;
+  }
+  return out || '(root)';
+}
+
+function unionMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_union' && issue.path.length > 0) {
+    const p = issue.path;
+    if (p[0] === 'designs') return 'a design needs a name and exactly one of source, mix, filter or ensemble (and no unknown keys)';
+  }
+  return issue.message;
+}
+
+/** Validates a parsed spec value; InputError names `where` and the key path (designs by index and name). */
+export function parseStudySpec(value: unknown, where: string, baseDir: string): LoadedSpec {
+  const r = StudySpecSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new InputError(`${where}: ${pathOf(issue.path, value)}`, unionMessage(issue));
+  }
+  return { spec: r.data, where, baseDir };
+}
+
+/** Reads a study spec file (YAML or JSON by content). */
+export function readStudySpec(file: string): LoadedSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new InputError(file, 'no such spec file');
+  }
+  let value: unknown;
+  try {
+    value = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new InputError(file, `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return parseStudySpec(value, file, dirname(resolve(file)));
+}
+
+export function resolveSpecPath(loaded: LoadedSpec, p: string): string {
+  return isAbsolute(p) ? p : resolve(loaded.baseDir, p);
+}
+
+/** A path-like filter model (rather than a design name): has a slash or a checkpoint suffix. */
+export function looksLikePath(s: string): boolean {
+  return s.includes('/') || s.endsWith('.safetensors') || s.endsWith('.pt');
+}
+
+export function checkPathExists(where: string, p: string, what: string): void {
+  if (!existsSync(p)) throw new InputError(where, `${what} ${p} does not exist`);
+}
