@@ -66,6 +66,14 @@ const gradCases: Record<string, GradCase> = {
   log_softmax: { inputs: [{ shape: [2, 5] }], f: ([a]) => G.logSoftmax(a!) },
   layer_norm: { inputs: [{ shape: [2, 3, 6] }, { shape: [6] }, { shape: [6] }], f: ([x, w, b]) => G.layerNorm(x!, w!, b!) },
   conv2d: { inputs: [{ shape: [2, 2, 5, 5] }, { shape: [3, 2, 3, 3] }], f: ([x, w]) => G.conv2d(x!, w!, { stride: 2, pad: 1 }) },
+  batch_norm_train: {
+    inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [3] }],
+    f: ([x, w, b]) => {
+      const { y, mean, variance } = G.batchNormTrain(x!, w!, b!);
+      // The statistics outputs are differentiable too (they feed the running-stat updates).
+      return G.add(y, G.reshape(G.add(G.mul(mean, 0.7), G.mul(variance, -1.3)), [1, 3, 1, 1]));
+    },
+  },
   conv_transpose2d: {
     inputs: [{ shape: [1, 3, 3, 3] }, { shape: [3, 2, 3, 3] }],
     f: ([g, w]) => g!.graph.apply('conv_transpose2d', [g!, w!], { strides: [2, 2], pads: [1, 1], dilations: [1, 1], outputPadding: [0, 0] })[0]!,

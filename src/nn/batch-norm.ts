@@ -1,6 +1,6 @@
 // BatchNorm2d with torch's parameters and buffers. Train mode normalizes with batch statistics (biased
 // variance) and reports the running-stat updates (unbiased variance, momentum 0.1); eval mode uses the buffers.
-import { type Tensor, add, mul, sub, div, sqrt, mean, reshape } from '../graph/index.js';
+import { type Tensor, add, mul, sub, div, sqrt, reshape, batchNormTrain } from '../graph/index.js';
 import { type ParamStore, zeros, ones } from './params.js';
 
 export interface BatchNormUpdate {
@@ -18,25 +18,19 @@ export function batchNorm2d(
   eps = 1e-5,
   momentum = 0.1,
 ): Tensor {
-  const w = reshape(ps.param(`${name}.weight`, [channels], ones), [1, channels, 1, 1]);
-  const b = reshape(ps.param(`${name}.bias`, [channels], zeros), [1, channels, 1, 1]);
+  const w = ps.param(`${name}.weight`, [channels], ones);
+  const b = ps.param(`${name}.bias`, [channels], zeros);
   const rm = ps.buffer(`${name}.running_mean`, [channels], zeros);
   const rv = ps.buffer(`${name}.running_var`, [channels], ones);
-  let mu: Tensor;
-  let variance: Tensor;
   if (mode === 'train') {
-    mu = mean(x, [0, 2, 3], true);
-    const centered = sub(x, mu);
-    variance = mean(mul(centered, centered), [0, 2, 3], true);
+    const { y, mean, variance } = batchNormTrain(x, w, b, eps);
     const [n, , h, wd] = x.shape as number[];
     const count = n! * h! * wd!;
-    const flatMu = reshape(mu, [channels]);
-    const unbiased = mul(reshape(variance, [channels]), count / Math.max(1, count - 1));
-    updates.push({ name: `${name}.running_mean`, value: add(mul(rm, 1 - momentum), mul(flatMu, momentum)) });
+    const unbiased = mul(variance, count / Math.max(1, count - 1));
+    updates.push({ name: `${name}.running_mean`, value: add(mul(rm, 1 - momentum), mul(mean, momentum)) });
     updates.push({ name: `${name}.running_var`, value: add(mul(rv, 1 - momentum), mul(unbiased, momentum)) });
-    return add(mul(div(centered, sqrt(add(variance, eps))), w), b);
+    return y;
   }
-  mu = reshape(rm, [1, channels, 1, 1]);
-  variance = reshape(rv, [1, channels, 1, 1]);
-  return add(mul(div(sub(x, mu), sqrt(add(variance, eps))), w), b);
+  const as4 = (t: Tensor) => reshape(t, [1, channels, 1, 1]);
+  return add(mul(div(sub(x, as4(rm)), sqrt(add(as4(rv), eps))), as4(w)), as4(b));
 }

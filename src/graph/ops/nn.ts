@@ -4,9 +4,9 @@ import { GraphError } from '../../util/errors.js';
 import { defineOp } from '../registry.js';
 import type { Tensor } from '../graph.js';
 import { type TensorType, isFloat, normAxis, shapeStr } from '../types.js';
-import { add, mul, sub, exp, neg } from './elementwise.js';
-import { sum, mean } from './reduce.js';
-import { slice, transpose } from './shape.js';
+import { add, mul, sub, div, sqrt, exp, neg } from './elementwise.js';
+import { sum, mean, matmul } from './reduce.js';
+import { slice, transpose, reshape, mT, pad, concat } from './shape.js';
 
 function lastAxisInfer([x]: TensorType[], { axis }: { axis: number }): TensorType[] {
   if (!isFloat(x!.dtype)) throw new GraphError(`expects a float tensor, got ${x!.dtype}`);
@@ -148,6 +148,29 @@ function convInputGrad(g: Tensor, w: Tensor, h: number, wd: number, a: Conv2dAtt
  * stride and dilation swapped, cropped to the kernel size.
  */
 function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: Conv2dAttrs): Tensor {
+  const plain = a.strides[0] === 1 && a.strides[1] === 1 && a.pads[0] === 0 && a.pads[1] === 0;
+  if (kh === 1 && kw === 1 && plain) {
+    // 1x1 convolution: dW = sum_n g_n [Cout, HW] @ x_n [Cin, HW]^T, a batched GEMM and a sum.
+    const cin = x.shape[1] as number;
+    const cout = g.shape[1] as number;
+    const per = matmul(reshape(g, [0, cout, -1]), mT(reshape(x, [0, cin, -1])));
+    return reshape(sum(per, [0]), [cout, cin, 1, 1]);
+  }
+  const unit = a.strides[0] === 1 && a.strides[1] === 1 && a.dilations[0] === 1 && a.dilations[1] === 1;
+  if (unit) {
+    // Stride 1: im2col in NCHW (the kh*kw shifted windows of the padded input stacked on channels),
+    // then one batched GEMM against g and a sum over the batch.
+    const cin = x.shape[1] as number;
+    const cout = g.shape[1] as number;
+    const ho = g.shape[2] as number;
+    const wo = g.shape[3] as number;
+    const xp = pad(pad(x, 2, a.pads[0], a.pads[0]), 3, a.pads[1], a.pads[1]);
+    const windows: Tensor[] = [];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) windows.push(slice(slice(xp, 2, i, i + ho), 3, j, j + wo));
+    const cols = reshape(concat(windows, 1), [0, kh * kw * cin, -1]);
+    const per = sum(matmul(reshape(g, [0, cout, -1]), mT(cols)), [0]); // [Cout, kh*kw*Cin]
+    return reshape(transpose(reshape(per, [cout, kh * kw, cin]), [0, 2, 1]), [cout, cin, kh, kw]);
+  }
   const xt = transpose(x, [1, 0, 2, 3]);
   const gt = transpose(g, [1, 0, 2, 3]);
   const dwt = x.graph.apply('conv2d', [xt, gt], { strides: a.dilations, pads: a.pads, dilations: a.strides })[0]!;
@@ -158,3 +181,57 @@ function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: Conv2dA
 }
 
 export { add, neg };
+
+/**
+ * Batch norm in training mode over N, H, W of an NCHW tensor: outputs y, the batch mean [C] and the
+ * biased batch variance [C]. One primitive so the backward is the closed form, not a chain of
+ * broadcasts; the forward normalizes with ONNX BatchNormalization given the batch statistics.
+ */
+defineOp<{ eps: number }>({
+  name: 'batch_norm_train',
+  infer: ([x, w, b]) => {
+    if (x!.shape.length !== 4) throw new GraphError('expects NCHW input');
+    const c = x!.shape[1];
+    for (const p of [w!, b!]) if (p.shape.length !== 1 || p.shape[0] !== c) throw new GraphError(`scale/bias ${shapeStr(p.shape)} must be [${c}]`);
+    for (const d of [x!.shape[0], x!.shape[2], x!.shape[3]]) if (typeof d !== 'number') throw new GraphError('needs static N, H, W');
+    const stat = { dtype: x!.dtype, shape: [c!] };
+    return [x!, stat, stat];
+  },
+  emit: (ctx, [x, w, b], [y, mu, variance], { eps }) => {
+    const axes = ctx.int64s([0, 2, 3]);
+    const mu4 = ctx.tmp('mu');
+    ctx.node('ReduceMean', [x!, axes], [mu4], { keepdims: 1 });
+    const xc = ctx.tmp('xc');
+    ctx.node('Sub', [x!, mu4], [xc]);
+    const sq = ctx.tmp('sq');
+    ctx.node('Mul', [xc, xc], [sq]);
+    ctx.node('ReduceMean', [sq, axes], [variance!], { keepdims: 0 });
+    ctx.node('Reshape', [mu4, ctx.int64s([-1])], [mu!]);
+    ctx.node('BatchNormalization', [x!, w!, b!, mu!, variance!], [y!], { epsilon: eps, training_mode: 0 });
+  },
+  vjp: ({ inputs: [x, w], outputs: [, mu, variance], cotangents: [g, gMu, gVar], attrs: { eps } }) => {
+    const c = x!.shape[1] as number;
+    const m = (x!.shape[0] as number) * (x!.shape[2] as number) * (x!.shape[3] as number);
+    const as4 = (t: Tensor) => reshape(t, [1, c, 1, 1]);
+    // The statistics' own cotangents (zero in training, where they only feed running stats).
+    let dxStats: Tensor | null = null;
+    if (gMu) dxStats = as4(mul(gMu, 1 / m));
+    if (gVar) {
+      const t = mul(sub(x!, as4(mu!)), as4(mul(gVar, 2 / m)));
+      dxStats = dxStats ? add(t, dxStats) : t;
+    }
+    if (!g) return [dxStats, null, null];
+    const rstd = div(1, sqrt(add(variance!, eps)));
+    const xhat = mul(sub(x!, as4(mu!)), as4(rstd));
+    const db = sum(g, [0, 2, 3]);
+    const dw = sum(mul(g, xhat), [0, 2, 3]);
+    const inner = sub(sub(g, as4(mul(db, 1 / m))), mul(xhat, as4(mul(dw, 1 / m))));
+    const dx = mul(inner, as4(mul(w!, rstd)));
+    return [dxStats ? add(dx, dxStats) : dx, dw, db];
+  },
+});
+
+export function batchNormTrain(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): { y: Tensor; mean: Tensor; variance: Tensor } {
+  const [y, mean, variance] = x.graph.apply('batch_norm_train', [x, w, b], { eps });
+  return { y: y!, mean: mean!, variance: variance! };
+}
