@@ -5,6 +5,7 @@ import { benchData } from '../../data/loader/bench.js';
 import { InputError } from '../../util/errors.js';
 import { benchTrain } from '../../train/bench.js';
 import { choiceFlag } from '../args.js';
+import { registerBenchEval } from './eval.js';
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -83,7 +84,7 @@ function registerBenchTrain(bench: Command): void {
 export const benchSubcommands: ((bench: Command) => void)[] = [
   registerBenchData,
   registerBenchTrain,
-  // registerBenchEval,   (src/eval owner)
+  registerBenchEval,
 ];
 
 export function register(program: Command): void {

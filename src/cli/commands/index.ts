@@ -13,6 +13,7 @@ import { register as bench } from './bench.js';
 import { register as dataset } from './dataset.js';
 import { register as study } from './study.js';
 import { register as demo } from './demo.js';
+import { register as evalCommand } from './eval.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -30,4 +31,5 @@ export const commands: RegisterCommand[] = [
   dataset,
   study,
   demo,
+  evalCommand,
 ];

@@ -1,0 +1,85 @@
+// `bench eval`: image-encoder inference throughput (images/s) of a model config on random input, random init.
+import { loadModelConfig } from '../models/config.js';
+import { initClip } from '../models/clip.js';
+import { imageEncoderGraph, IMAGE_INPUT } from '../models/encoders.js';
+import { Session, type Device } from '../runtime/index.js';
+import { Rng } from '../util/rng.js';
+
+export interface BenchEvalOptions {
+  /** Shipped config name or JSON path; default ViT-Tiny-8-64. */
+  model?: string;
+  /** Default 128. */
+  batchSize?: number;
+  /** Timed batches; default 20. */
+  steps?: number;
+  /** ORT intra-op threads; default 2. */
+  threads?: number;
+  /** Untimed batches first; default 3. */
+  warmup?: number;
+  device?: Device;
+  seed?: number;
+}
+
+export interface BenchEvalResult {
+  bench: 'eval';
+  images_per_s: number;
+  measured: string;
+  model: string;
+  batch_size: number;
+  steps: number;
+  threads: number;
+  image_size: number;
+  device: Device;
+  seconds: number;
+  /** Per-batch time in ms: median and fastest. */
+  batch_ms_median: number;
+  batch_ms_min: number;
+  startup_s: number;
+}
+
+export async function benchEval(opts: BenchEvalOptions = {}): Promise<BenchEvalResult> {
+  const name = opts.model ?? 'ViT-Tiny-8-64';
+  const B = opts.batchSize ?? 128;
+  const steps = opts.steps ?? 20;
+  const threads = opts.threads ?? 2;
+  const warmup = opts.warmup ?? 3;
+  const device = opts.device ?? 'cpu';
+  const cfg = loadModelConfig(name);
+  const S = cfg.vision_cfg.image_size;
+  const t0 = performance.now();
+  const session = await Session.create(imageEncoderGraph(cfg, initClip(cfg, opts.seed ?? 0)), { threads, device });
+  try {
+    const rng = new Rng(opts.seed ?? 0);
+    const images = new Float32Array(B * 3 * S * S);
+    for (let i = 0; i < images.length; i++) images[i] = rng.normal();
+    const feed = { [IMAGE_INPUT]: { data: images, shape: [B, 3, S, S] } };
+    for (let i = 0; i < warmup; i++) await session.run(feed);
+    const startup = (performance.now() - t0) / 1000;
+    const times: number[] = [];
+    const t1 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      const s = performance.now();
+      await session.run(feed);
+      times.push(performance.now() - s);
+    }
+    const seconds = (performance.now() - t1) / 1000;
+    times.sort((a, b) => a - b);
+    return {
+      bench: 'eval',
+      images_per_s: Math.round((B * steps) / seconds),
+      measured: 'image encoder forward (eval mode, weights as initializers) on random normalized input, no decode',
+      model: name,
+      batch_size: B,
+      steps,
+      threads,
+      image_size: S,
+      device,
+      seconds: Number(seconds.toFixed(3)),
+      batch_ms_median: Number(times[Math.floor(times.length / 2)]!.toFixed(2)),
+      batch_ms_min: Number(times[0]!.toFixed(2)),
+      startup_s: Number(startup.toFixed(3)),
+    };
+  } finally {
+    await session.release();
+  }
+}
