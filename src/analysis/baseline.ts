@@ -40,7 +40,7 @@ function acc(v: unknown, where: string, field: string): number {
 /**
  * Read a baseline file. Accepted: CSV with columns dataset, acc_reference, acc_shift [, n];
  * JSON [{dataset, accReference, accShift, n?}] or {pairs: [...]}; JSON {transform, lines: [{dataset,
- * slope, intercept}]} (for instance a robustness.json), whose transform must match.
+ * slope, intercept}]} or a robustness.json (its baseline lines), whose transform must match.
  */
 export function readBaselineFile(file: string, t: Transform): BaselineFileContent {
   const text = readFileSync(file, 'utf8');
@@ -82,8 +82,11 @@ export function readBaselineFile(file: string, t: Transform): BaselineFileConten
     } else if (Array.isArray(obj?.lines)) {
       if (obj.transform !== undefined && obj.transform !== t.name)
         throw new InputError(file, `lines were fitted in ${String(obj.transform)} space, not ${t.name}`);
-      (obj.lines as Record<string, unknown>[]).forEach((l, i) => {
-        const where = `${file}.lines[${i}]`;
+      // A robustness.json: use its baseline lines, not its per-design lines.
+      const base = (obj.baseline as { lines?: unknown } | undefined)?.lines;
+      const key = Array.isArray(base) ? 'baseline.lines' : 'lines';
+      ((Array.isArray(base) ? base : obj.lines) as Record<string, unknown>[]).forEach((l, i) => {
+        const where = `${file}.${key}[${i}]`;
         if (typeof l.dataset !== 'string') throw new InputError(where, 'missing field dataset');
         lines.set(l.dataset, { slope: num(l.slope, where, 'slope'), intercept: num(l.intercept, where, 'intercept') });
       });
