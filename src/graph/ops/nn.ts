@@ -147,14 +147,23 @@ function convInputGrad(g: Tensor, w: Tensor, h: number, wd: number, a: Conv2dAtt
  * dW of y = conv(x, W): a convolution of x (channels as batch) with g (channels as filters),
  * stride and dilation swapped, cropped to the kernel size.
  */
+/** [N, C, H, W] -> [C, N*H*W] */
+function channelsFirst(t: Tensor): Tensor {
+  return reshape(transpose(t, [1, 0, 2, 3]), [t.shape[1] as number, -1]);
+}
+
+/** [N, C, H, W] -> [N*H*W, C] */
+function pixelsFirst(t: Tensor): Tensor {
+  return reshape(transpose(t, [0, 2, 3, 1]), [-1, t.shape[1] as number]);
+}
+
 function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: Conv2dAttrs): Tensor {
   const plain = a.strides[0] === 1 && a.strides[1] === 1 && a.pads[0] === 0 && a.pads[1] === 0;
   if (kh === 1 && kw === 1 && plain) {
-    // 1x1 convolution: dW = sum_n g_n [Cout, HW] @ x_n [Cin, HW]^T, a batched GEMM and a sum.
+    // 1x1 convolution: dW = g' [Cout, N*HW] @ x' [N*HW, Cin], one GEMM over every pixel of the batch.
     const cin = x.shape[1] as number;
     const cout = g.shape[1] as number;
-    const per = matmul(reshape(g, [0, cout, -1]), mT(reshape(x, [0, cin, -1])));
-    return reshape(sum(per, [0]), [cout, cin, 1, 1]);
+    return reshape(matmul(channelsFirst(g), pixelsFirst(x)), [cout, cin, 1, 1]);
   }
   const unit = a.strides[0] === 1 && a.strides[1] === 1 && a.dilations[0] === 1 && a.dilations[1] === 1;
   if (unit) {
@@ -167,8 +176,7 @@ function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: Conv2dA
     const xp = pad(pad(x, 2, a.pads[0], a.pads[0]), 3, a.pads[1], a.pads[1]);
     const windows: Tensor[] = [];
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) windows.push(slice(slice(xp, 2, i, i + ho), 3, j, j + wo));
-    const cols = reshape(concat(windows, 1), [0, kh * kw * cin, -1]);
-    const per = sum(matmul(reshape(g, [0, cout, -1]), mT(cols)), [0]); // [Cout, kh*kw*Cin]
+    const per = matmul(channelsFirst(g), pixelsFirst(concat(windows, 1))); // [Cout, kh*kw*Cin]
     return reshape(transpose(reshape(per, [cout, kh * kw, cin]), [0, 2, 1]), [cout, cin, kh, kw]);
   }
   const xt = transpose(x, [1, 0, 2, 3]);
