@@ -101,6 +101,8 @@ function encodeWith(text: string, enc: CharmapEncoding): Uint8Array {
 // ftfy's ALTERED_UTF8_RE, on bytes (as a latin-1 string): UTF-8 sequences whose 0xA0 became a space.
 const ALTERED_UTF8_RE =
   /[\xc2\xc3\xc5\xce\xd0] |[\xe0-\xef] [\x80-\xbf]|[\xe0-\xef][\x80-\xbf] |\xf0 [\x80-\xbf][\x80-\xbf]|\xf0[\x80-\xbf] [\x80-\xbf]|\xf0[\x80-\xbf][\x80-\xbf] /g;
+// ftfy's A_GRAVE_WORD_RE: "Ã " that stands for the French/Portuguese word "à" (not "às", "àquele", ...).
+const A_GRAVE_WORD_RE = /\xc3 (?! |quele|quela|quilo|s )/g;
 // ftfy's LOSSY_UTF8_RE: UTF-8 sequences where a byte was lost (0x1A stands for a byte that became U+FFFD).
 const LOSSY_UTF8_RE =
   /[\xc2-\xdf]\x1a|[\xc2-\xc3]\?|\xed[\xa0-\xaf][\x1a?]\xed[\xb0-\xbf][\x1a?\x80-\xbf]|\xed[\xa0-\xaf][\x1a?\x80-\xbf]\xed[\xb0-\xbf][\x1a?]|[\xe0-\xef][\x1a?][\x1a\x80-\xbf]|[\xe0-\xef][\x1a\x80-\xbf][\x1a?]|[\xf0-\xf4][\x1a?][\x1a\x80-\xbf][\x1a\x80-\xbf]|[\xf0-\xf4][\x1a\x80-\xbf][\x1a?][\x1a\x80-\xbf]|[\xf0-\xf4][\x1a\x80-\xbf][\x1a\x80-\xbf][\x1a?]|\x1a/g;
@@ -138,12 +140,13 @@ function decodeInconsistentUtf8(text: string): string {
 /** One step of ftfy's `fix_encoding`: the text after undoing one layer of mojibake (or unchanged). */
 function fixEncodingOneStep(text: string): string {
   if (text.length === 0 || /^[\x00-\x7f]*$/.test(text) || !isBad(text)) return text;
-  const possible1Byte: CharmapEncoding[] = [];
   for (const enc of CHARMAP_ENCODINGS) {
     if (!CODECS.get(enc)!.possible.test(text)) continue;
-    possible1Byte.push(enc);
     let bytes = latin1(encodeWith(text, enc));
-    bytes = bytes.replace(ALTERED_UTF8_RE, (m) => m.replace(' ', '\xa0'));
+    if (new RegExp(ALTERED_UTF8_RE.source).test(bytes)) {
+      // ftfy `restore_byte_a0`: a lone "Ã " is the word "à" (keep the space), then restore the other A0s.
+      bytes = bytes.replace(A_GRAVE_WORD_RE, '\xc3\xa0 ').replace(ALTERED_UTF8_RE, (m) => m.replace(' ', '\xa0'));
+    }
     if (enc.startsWith('sloppy')) bytes = bytes.replace(LOSSY_UTF8_RE, '\xef\xbf\xbd');
     try {
       const raw = fromLatin1(bytes);
@@ -157,10 +160,9 @@ function fixEncodingOneStep(text: string): string {
     const fixed = decodeInconsistentUtf8(text);
     if (fixed !== text) return fixed;
   }
-  if (possible1Byte.includes('latin-1') && !possible1Byte.includes('sloppy-windows-1252')) {
-    // Latin-1 text with C1 controls that Windows-1252 would have made printable: read it that way.
-    return fixC1Controls(text);
-  }
+  // Latin-1 read where Windows-1252 was meant, or single C1 characters: decode those as Windows-1252. (ftfy's
+  // strict latin-1 -> windows-1252 attempt and its C1 fallback come to exactly this.)
+  if (/[\x80-\x9f]/.test(text)) return fixC1Controls(text);
   return text;
 }
 
