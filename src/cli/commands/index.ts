@@ -8,6 +8,7 @@ import { register as report } from './report.js';
 import { register as serve } from './serve.js';
 import { register as ingest } from './ingest.js';
 import { register as step } from './step.js';
+import { register as exportCmd } from './export.js';
 import { register as train } from './train.js';
 import { register as bench } from './bench.js';
 import { register as dataset } from './dataset.js';
@@ -26,6 +27,7 @@ export const commands: RegisterCommand[] = [
   serve,
   ingest,
   step,
+  exportCmd,
   train,
   bench,
   dataset,
