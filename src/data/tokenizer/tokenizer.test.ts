@@ -46,6 +46,16 @@ describe('golden cases (OpenCLIP v2.20.0 SimpleTokenizer, ftfy 6.1.1)', () => {
   });
 });
 
+describe('fuzz cases (Python reference: OpenCLIP tokenizer code over ftfy with 6.1 tables, see testdata/)', () => {
+  const fuzz = JSON.parse(readFileSync(new URL('./testdata/fuzz-cases.json', import.meta.url), 'utf8')) as Array<[string, number[]]>;
+  it('encodes all 400 random awkward strings to the reference ids', () => {
+    const tok = getTokenizer();
+    const bad = fuzz.filter(([t, ids]) => JSON.stringify(tok.encode(t)) !== JSON.stringify(ids)).map(([t]) => t);
+    expect(fuzz.length).toBe(400);
+    expect(bad).toEqual([]);
+  });
+});
+
 describe('vocabulary', () => {
   it('ships the OpenAI/OpenCLIP merges file byte for byte (sha256 from the golden README)', () => {
     const sha = createHash('sha256').update(readFileSync(assetPath('bpe_simple_vocab_16e6.txt.gz'))).digest('hex');
@@ -113,6 +123,11 @@ describe('ftfy fix_text (6.1.1 behaviour)', () => {
   it('repairs UTF-8 read as Windows-1252 / Latin-1, repeatedly', () => {
     expect(fixText('cafÃ©')).toBe('café');
     expect(fixText('doesnÃ¢â‚¬â„¢t')).toBe("doesn't");
+  });
+  it('restores a lone "Ã " as the word "à" and decodes C1 bytes inside fix_encoding (reference outputs)', () => {
+    expect(fixText('Ã\u00a0 la carte')).toBe('à la carte');
+    expect(fixText('dog ÃƒÆ’ ')).toBe('dog à ');
+    expect(fixText('Ð¿Ñ€Ð¸\x80“😀')).toBe('пр舓😀');
   });
   it('repairs a mojibake fragment inside text no single code page can hold', () => {
     expect(fixText('Ренато doesnâ€™t')).toBe("Ренато doesn't");
