@@ -43,9 +43,12 @@ function coefficients(in0: number, inLen: number, outSize: number): Coeffs {
   return { start, count, weights, taps };
 }
 
+let scratch = new Float32Array(0);
+let acc = new Float32Array(0);
+
 /**
  * Crops `box` out of an RGB (HWC, 3 channels) image of width `w` and resizes it to `outW`×`outH` with bicubic
- * filtering; returns RGB bytes.
+ * filtering; returns RGB bytes. Synchronous, so the module-level scratch buffers are safe to reuse.
  */
 export function cropResizeRgb(
   src: Uint8Array,
@@ -56,41 +59,53 @@ export function cropResizeRgb(
 ): Uint8Array {
   const cx = coefficients(box.left, box.width, outW);
   const cy = coefficients(box.top, box.height, outH);
-  // horizontal pass over the rows the vertical pass needs: [box.height][outW][3]
-  const tmp = new Float32Array(box.height * outW * 3);
+  const stride = outW * 3;
+  // horizontal pass over the crop's rows: [box.height][outW][3]
+  if (scratch.length < box.height * stride) scratch = new Float32Array(box.height * stride);
+  const tmp = scratch;
+  const xs = cx.start;
+  const xn = cx.count;
+  const xw = cx.weights;
+  const taps = cx.taps;
   for (let y = 0; y < box.height; y++) {
     const row = (box.top + y) * w * 3;
-    const trow = y * outW * 3;
-    for (let o = 0; o < outW; o++) {
+    let t = y * stride;
+    for (let o = 0; o < outW; o++, t += 3) {
       let r = 0;
       let g = 0;
       let b = 0;
-      const n = cx.count[o]!;
-      const wb = o * cx.taps;
-      let p = row + cx.start[o]! * 3;
+      const n = xn[o]!;
+      const wb = o * taps;
+      let p = row + xs[o]! * 3;
       for (let k = 0; k < n; k++, p += 3) {
-        const wt = cx.weights[wb + k]!;
+        const wt = xw[wb + k]!;
         r += src[p]! * wt;
         g += src[p + 1]! * wt;
         b += src[p + 2]! * wt;
       }
-      tmp[trow + o * 3] = r;
-      tmp[trow + o * 3 + 1] = g;
-      tmp[trow + o * 3 + 2] = b;
+      tmp[t] = r;
+      tmp[t + 1] = g;
+      tmp[t + 2] = b;
     }
   }
+  // vertical pass, row by row so memory is read in order
   const out = new Uint8Array(outW * outH * 3);
-  const stride = outW * 3;
+  if (acc.length < stride) acc = new Float32Array(stride);
+  const a = acc;
   for (let o = 0; o < outH; o++) {
     const n = cy.count[o]!;
     const wb = o * cy.taps;
     const y0 = cy.start[o]! - box.top;
+    a.fill(0, 0, stride);
+    for (let k = 0; k < n; k++) {
+      const wt = cy.weights[wb + k]!;
+      let p = (y0 + k) * stride;
+      for (let i = 0; i < stride; i++, p++) a[i]! += tmp[p]! * wt;
+    }
     const orow = o * stride;
     for (let i = 0; i < stride; i++) {
-      let v = 0;
-      let p = y0 * stride + i;
-      for (let k = 0; k < n; k++, p += stride) v += tmp[p]! * cy.weights[wb + k]!;
-      out[orow + i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+      const v = a[i]!;
+      out[orow + i] = v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
     }
   }
   return out;

@@ -94,3 +94,19 @@ describe('JS bicubic resample', () => {
     }
   });
 });
+
+describe('header sniffing', () => {
+  it('reads the dimensions of png, jpg and webp (lossy and lossless) like sharp does', async () => {
+    const { sniffDimensions } = await import('./header.js');
+    const img = await syntheticImage(1, { width: 37, height: 21 });
+    const variants = [
+      img,
+      await sharp(img).jpeg().toBuffer(),
+      await sharp(img).webp({ lossless: false }).toBuffer(),
+      await sharp(img).webp({ lossless: true }).toBuffer(),
+      await sharp(img).ensureAlpha().webp({ lossless: false }).toBuffer(),
+    ];
+    for (const v of variants) expect(sniffDimensions(new Uint8Array(v))).toEqual({ width: 37, height: 21 });
+    expect(sniffDimensions(new Uint8Array([1, 2, 3]))).toBeNull();
+  });
+});

@@ -3,6 +3,7 @@
 import sharp from 'sharp';
 import { CliplabError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
+import { sniffDimensions } from './header.js';
 import { cropResizeRgb } from './resample.js';
 
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -105,11 +106,13 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
   const input = { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' as const };
   try {
     if (opts.mode === 'train' && !rng) throw new Error('train transform needs an Rng');
-    const meta = await sharp(bytes, input).metadata();
-    const w = meta.width;
-    const h = meta.height;
+    // No EXIF auto-rotation, as OpenCLIP's PIL pipeline.
+    const dims = sniffDimensions(bytes) ?? (await sharp(bytes, input).metadata());
+    const w = dims.width;
+    const h = dims.height;
     if (!w || !h) throw new Error('no image dimensions');
-    if ((meta.orientation ?? 1) === 1 && w * h <= JS_RESAMPLE_MAX_AREA * S * S) {
+    if (w * h > input.limitInputPixels) throw new Error('Input image exceeds pixel limit');
+    if (w * h <= JS_RESAMPLE_MAX_AREA * S * S) {
       const { data, info } = await sharp(bytes, input)
         .flatten({ background: { r: 255, g: 255, b: 255 } })
         .toColourspace('srgb')

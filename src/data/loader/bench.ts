@@ -33,6 +33,10 @@ export interface BenchDataResult {
   source_image_size: number;
   source_format: 'png';
   seconds: number;
+  /** CPU seconds the whole process (all threads) used in the timed part. */
+  cpu_s: number;
+  /** Images per CPU-second: a load-independent figure; uncontended T cores deliver about T× this at most. */
+  images_per_cpu_s: number;
   startup_s: number;
   corrupt_images: number;
 }
@@ -55,8 +59,11 @@ export async function benchData(opts: BenchDataOptions = {}): Promise<BenchDataR
     try {
       for (let i = 0; i < warmup; i++) await loader.next();
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       for (let i = 0; i < steps; i++) await loader.next();
       const seconds = (performance.now() - t1) / 1000;
+      const cpu = process.cpuUsage(c1);
+      const cpuS = (cpu.user + cpu.system) / 1e6;
       return {
         bench: 'data',
         images_per_s: Math.round((steps * B) / seconds),
@@ -69,6 +76,8 @@ export async function benchData(opts: BenchDataOptions = {}): Promise<BenchDataR
         source_image_size: src,
         source_format: 'png',
         seconds: Number(seconds.toFixed(3)),
+        cpu_s: Number(cpuS.toFixed(3)),
+        images_per_cpu_s: Math.round((steps * B) / cpuS),
         startup_s: Number(((t1 - t0) / 1000).toFixed(3)),
         corrupt_images: loader.stats.corruptImages,
       };
