@@ -1,4 +1,5 @@
 // safetensors I/O: the golden OpenCLIP files, a byte-identical rewrite, and every malformed-file error.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,5 +185,45 @@ describe('alignment and conversion', () => {
     const bf = toFloat32({ dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0xc049]) });
     expect(Array.from(bf.data)).toEqual([1, -3.140625]);
     expect(toFloat32({ dtype: 'I64', shape: [1], data: new BigInt64Array([-3n]) }).data[0]).toBe(-3);
+  });
+});
+
+// Interop with the reference implementation when a Python with `safetensors` and numpy is at hand
+// (CLIPLAB_TEST_PYTHON, else python3); skipped otherwise.
+const python = process.env.CLIPLAB_TEST_PYTHON ?? 'python3';
+const hasPySafetensors = spawnSync(python, ['-c', 'import safetensors, numpy'], { encoding: 'utf8' }).status === 0;
+
+describe.skipIf(!hasPySafetensors)('Python safetensors reads what we write, and we read what it writes', () => {
+  it('round-trips through the reference library', async () => {
+    const dir = tmp();
+    await writeSafetensors(join(dir, 'ours.safetensors'), {
+      w: { dtype: 'F32', shape: [2, 2], data: new Float32Array([1, -2, 3.5, 0.25]) },
+      ids: { dtype: 'I64', shape: [3], data: new BigInt64Array([49406n, -1n, 9007199254740993n]) },
+      h: { dtype: 'F16', shape: [1], data: new Uint16Array([0x3c00]) },
+      m: { dtype: 'BOOL', shape: [2], data: new Uint8Array([1, 0]) },
+      s: { dtype: 'F64', shape: [], data: new Float64Array([Math.PI]) },
+    }, { producer: 'cliplab' });
+    const script = `
+import json, sys, numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+d = sys.argv[1]
+with safe_open(d + '/ours.safetensors', 'np') as f:
+    out = {'meta': f.metadata(), 't': {k: [str(f.get_tensor(k).dtype), list(f.get_tensor(k).shape), [str(v) for v in f.get_tensor(k).ravel().tolist()]] for k in f.keys()}}
+save_file({'a': np.arange(6, dtype=np.float32).reshape(3, 2), 'b': np.array([7, -8], dtype=np.int32)}, d + '/theirs.safetensors', metadata={'k': 'v'})
+print(json.dumps(out))`;
+    const r = spawnSync(python, ['-c', script, dir], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { meta: Record<string, string>; t: Record<string, [string, number[], string[]]> };
+    expect(out.meta).toEqual({ producer: 'cliplab' });
+    expect(out.t.w).toEqual(['float32', [2, 2], ['1.0', '-2.0', '3.5', '0.25']]);
+    expect(out.t.ids).toEqual(['int64', [3], ['49406', '-1', '9007199254740993']]);
+    expect(out.t.h).toEqual(['float16', [1], ['1.0']]);
+    expect(out.t.m).toEqual(['bool', [2], ['True', 'False']]);
+    expect(out.t.s).toEqual(['float64', [], ['3.141592653589793']]);
+    const theirs = await readSafetensors(join(dir, 'theirs.safetensors'));
+    expect(theirs.metadata).toEqual({ k: 'v' });
+    expect(theirs.tensors.get('a')).toEqual({ dtype: 'F32', shape: [3, 2], data: new Float32Array([0, 1, 2, 3, 4, 5]) });
+    expect(theirs.tensors.get('b')).toEqual({ dtype: 'I32', shape: [2], data: new Int32Array([7, -8]) });
   });
 });
