@@ -90,6 +90,20 @@ describe('analyze', () => {
     );
   });
 
+  it('uses the baseline\'s class subset when a model was evaluated on several; --classes picks another', () => {
+    const both = [
+      ...hand.map((h) => ({ ...h, result: { ...h.result, classes: 'subset-100' } })),
+      // Model m also has results on all classes, with different accuracies.
+      result('m', 'other', 'ref', 0.3, { classes: 'all' }),
+      result('m', 'other', 'shift', 0.05, { classes: 'all' }),
+    ];
+    const r = analyze(both, { reference: 'ref', baseline: { kind: 'designs', designs: ['b'] }, resamples: 20 });
+    expect(r.models.find((x) => x.model === 'm' && x.dataset === 'shift')!.accShift).toBe(0.2);
+    const all = analyze(both, { reference: 'ref', classes: 'all', resamples: 20 });
+    expect(all.models.map((x) => x.model)).toEqual(['m', 'm']);
+    expect(all.models[0]!.accReference).toBe(0.3);
+  });
+
   it('rejects unknown reference and baseline designs', () => {
     expect(() => analyze(hand, { reference: 'nope' })).toThrow(/--reference: no results on dataset "nope"/);
     expect(() => analyze(hand, { reference: 'ref', baseline: { kind: 'designs', designs: ['zz'] } })).toThrow(/--baseline: no models of design "zz"/);

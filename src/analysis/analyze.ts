@@ -14,6 +14,8 @@ import { type LineWithCi, type Point, fitLineWithCi, meanWithCi, seedFor } from 
 
 export interface AnalyzeOptions {
   reference?: string;
+  /** Class subset to analyze when results cover several (see `classesKey`). */
+  classes?: string;
   transform?: TransformName;
   baseline?: BaselineSpec;
   seed?: number;
@@ -73,7 +75,7 @@ export function analyze(results: LoadedResult[], opts: AnalyzeOptions = {}): Rob
   const seed = opts.seed ?? 0;
   const resamples = opts.resamples ?? 1000;
   const hint = baselineDesignsHint(results, spec);
-  const study = buildStudy(results, { reference: opts.reference, baselineDesigns: hint });
+  const study = buildStudy(results, { reference: opts.reference, baselineDesigns: hint, classes: opts.classes });
   const datasets = [...study.shifts, AVERAGE];
 
   // Trend lines per design and dataset.
@@ -221,7 +223,7 @@ export function analyze(results: LoadedResult[], opts: AnalyzeOptions = {}): Rob
     seed,
     resamples,
     inputs: { paths: opts.inputPaths ?? [], files: study.files },
-    options: { reference: opts.reference ?? null, transform: t.name, baseline: spec, seed, resamples },
+    options: { reference: opts.reference ?? null, classes: opts.classes ?? null, transform: t.name, baseline: spec, seed, resamples },
     modelInfo: study.models.map((m) => ({
       model: m.model,
       design: m.design,

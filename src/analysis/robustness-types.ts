@@ -132,7 +132,7 @@ export interface Robustness {
   resamples: number;
   inputs: { paths: string[]; files: string[] };
   /** The options the analysis ran with, so `serve` can re-run it when results change. */
-  options: { reference: string | null; transform: TransformName; baseline: BaselineSpec; seed: number; resamples: number };
+  options: { reference: string | null; classes?: string | null; transform: TransformName; baseline: BaselineSpec; seed: number; resamples: number };
   /** Per model: where its reference result came from and the provenance it recorded. */
   modelInfo: { model: string; design: string; size: number; samplesSeen: number; seed: number; file: string; provenance?: Record<string, unknown> }[];
   cliplabVersion: string;

@@ -46,6 +46,8 @@ export interface StudyOptions {
   reference?: string;
   /** Designs whose class subset per dataset every other result must match. */
   baselineDesigns?: string[];
+  /** Use results on this class subset (id, `id#count` or hash); default: the baseline's. */
+  classes?: string;
 }
 
 function pickReference(results: LoadedResult[], datasets: Set<string>, explicit?: string): string {
@@ -67,30 +69,67 @@ function pickReference(results: LoadedResult[], datasets: Set<string>, explicit?
   throw new InputError('results', `cannot tell the reference dataset among ${[...datasets].sort().join(', ')}; pass --reference`);
 }
 
-/** Every result on one dataset must use the same class subset as the baseline's (or the first) result. */
-function checkClassSubsets(results: LoadedResult[], baselineDesigns: Set<string>): void {
+/**
+ * Pick one class subset per dataset and one result per (model, dataset). The subset is `classes` when
+ * given, else the one the baseline designs' results use (else all results'), the most frequent if several
+ * (a warning names the choice). A model with no result on that subset — evaluated only on another one —
+ * is rejected naming its file and the baseline model it disagrees with. Results without `classes` pass.
+ */
+export function selectClassSubsets(
+  results: LoadedResult[],
+  baselineDesigns: Set<string>,
+  classes: string | undefined,
+  warnings: string[],
+): LoadedResult[] {
   const byDataset = new Map<string, LoadedResult[]>();
   for (const r of results) {
     const list = byDataset.get(r.result.dataset) ?? [];
     list.push(r);
     byDataset.set(r.result.dataset, list);
   }
-  for (const [dataset, list] of byDataset) {
+  const out: LoadedResult[] = [];
+  for (const [dataset, list] of [...byDataset].sort((a, b) => a[0].localeCompare(b[0]))) {
     const keyed = list.filter((r) => classesKey(r.result.classes) !== undefined);
-    if (keyed.length === 0) continue;
-    const anchor = keyed.find((r) => baselineDesigns.has(r.result.design)) ?? keyed[0]!;
-    const want = classesKey(anchor.result.classes)!;
-    const role = baselineDesigns.has(anchor.result.design) ? 'baseline model' : 'model';
-    for (const r of keyed) {
+    if (keyed.length === 0) {
+      out.push(...list);
+      continue;
+    }
+    let want = classes;
+    if (want === undefined) {
+      const pool = keyed.some((r) => baselineDesigns.has(r.result.design)) ? keyed.filter((r) => baselineDesigns.has(r.result.design)) : keyed;
+      const counts = new Map<string, number>();
+      for (const r of pool) counts.set(classesKey(r.result.classes)!, (counts.get(classesKey(r.result.classes)!) ?? 0) + 1);
+      const ranked = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+      want = ranked[0]![0];
+      if (ranked.length > 1)
+        warnings.push(`${dataset}: results on several class subsets (${ranked.map(([k, n]) => `${k}: ${n}`).join(', ')}); using "${want}" (choose with --classes)`);
+    }
+    const anchor =
+      keyed.find((r) => baselineDesigns.has(r.result.design) && classesKey(r.result.classes) === want) ??
+      keyed.find((r) => classesKey(r.result.classes) === want);
+    const byModel = new Map<string, LoadedResult[]>();
+    for (const r of list) byModel.set(r.result.model, [...(byModel.get(r.result.model) ?? []), r]);
+    for (const rs of byModel.values()) {
+      const match = rs.find((r) => classesKey(r.result.classes) === want) ?? rs.find((r) => r.result.classes === undefined);
+      if (match) {
+        out.push(match);
+        continue;
+      }
+      const r = rs[0]!;
       const got = classesKey(r.result.classes)!;
-      if (got !== want)
-        throw new InputError(
-          r.file,
-          `model ${r.result.model} was evaluated on ${dataset} with class subset "${got}" but ${role} ` +
-            `${anchor.result.model} (${anchor.file}) used "${want}"`,
-        );
+      if (classes !== undefined) {
+        warnings.push(`model ${r.result.model} has no result on ${dataset} with class subset "${classes}"; left out there`);
+        continue;
+      }
+      const role = anchor && baselineDesigns.has(anchor.result.design) ? 'baseline model' : 'model';
+      throw new InputError(
+        r.file,
+        `model ${r.result.model} was evaluated on ${dataset} with class subset "${got}" but ` +
+          (anchor ? `${role} ${anchor.result.model} (${anchor.file}) used "${want}"` : `--classes asks for "${want}"`),
+      );
     }
   }
+  return out;
 }
 
 export function buildStudy(results: LoadedResult[], opts: StudyOptions = {}): Study {
@@ -100,7 +139,7 @@ export function buildStudy(results: LoadedResult[], opts: StudyOptions = {}): St
   if (datasets.has(AVERAGE))
     throw new InputError(results.find((r) => r.result.dataset === AVERAGE)!.file, `dataset name "${AVERAGE}" is reserved`);
   const reference = pickReference(results, datasets, opts.reference);
-  checkClassSubsets(results, new Set(opts.baselineDesigns ?? []));
+  results = selectClassSubsets(results, new Set(opts.baselineDesigns ?? []), opts.classes, warnings);
 
   const designOf = new Map<string, { design: string; file: string }>();
   const designInfo = new Map<string, DesignInfo>();

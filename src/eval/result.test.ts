@@ -56,7 +56,10 @@ describe('readResults', () => {
     const d2 = dir();
     writeFileSync(join(d2, 'x.json'), JSON.stringify(good()));
     writeFileSync(join(d2, 'y.json'), JSON.stringify(good()));
-    expect(() => readResults([d2])).toThrow(/y\.json: model m1 on noto-v1 is also in .*x\.json/);
+    expect(() => readResults([d2])).toThrow(/y\.json: model m1 on noto-v1 \(classes testbed-100#100\) is also in .*x\.json/);
     expect(() => readResults([join(d2, 'nope')])).toThrow(/no such file/);
+    // The same pair on another class subset is a different result.
+    writeFileSync(join(d2, 'y.json'), JSON.stringify(good({ classes: { id: 'all', count: 1177 } })));
+    expect(readResults([d2])).toHaveLength(2);
   });
 });

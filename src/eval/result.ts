@@ -130,7 +130,8 @@ export interface ReadResultsOptions {
 /**
  * Read result files. Each path is a file or a directory searched recursively for `*.json`. Files named
  * directly must be results; inside directories, JSON that is not result-shaped (no model/dataset/metrics
- * key, e.g. a manifest or robustness.json) is skipped. Duplicate (model, dataset) pairs are rejected.
+ * key, e.g. a manifest or robustness.json) is skipped. Duplicate (model, dataset, class subset) triples
+ * are rejected; one model may be evaluated on a dataset with several class subsets (e.g. 100 classes and all).
  */
 export function readResults(paths: string[], opts: ReadResultsOptions = {}): LoadedResult[] {
   const files: { file: string; explicit: boolean }[] = [];
@@ -165,10 +166,14 @@ export function readResults(paths: string[], opts: ReadResultsOptions = {}): Loa
       continue;
     }
     const result = parseResult(value, file);
-    const key = `${result.model}\u0000${result.dataset}`;
+    const subset = classesKey(result.classes);
+    const key = `${result.model}\u0000${result.dataset}\u0000${subset ?? ''}`;
     const prev = seen.get(key);
     if (prev !== undefined)
-      throw new InputError(file, `model ${result.model} on ${result.dataset} is also in ${prev} (one result per pair)`);
+      throw new InputError(
+        file,
+        `model ${result.model} on ${result.dataset}${subset ? ` (classes ${subset})` : ''} is also in ${prev} (one result per model, dataset and class subset)`,
+      );
     seen.set(key, file);
     out.push({ file, result });
   }

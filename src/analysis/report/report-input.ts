@@ -36,6 +36,7 @@ export function reanalyze(prev: Robustness): Robustness {
   const results = readResults(prev.inputs.paths);
   return analyze(results, {
     reference: prev.options.reference ?? undefined,
+    classes: prev.options.classes ?? undefined,
     transform: prev.options.transform,
     baseline: prev.options.baseline,
     seed: prev.options.seed,

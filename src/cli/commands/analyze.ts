@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .argument('<results...>', 'result JSON files or directories of them (searched recursively)')
     .requiredOption('--out <dir>', 'output directory')
     .option('--reference <name>', 'reference dataset (default: the flagged or the suite’s reference)')
+    .option('--classes <id>', 'class subset to analyze when results cover several (default: the baseline’s)')
     .option('--transform <t>', 'probit or logit', 'probit')
     .option('--baseline <designs|file>', 'designs (comma-separated) or a file of (reference, shift) accuracy pairs or lines')
     .option('--seed <s>', 'bootstrap seed', '0')
@@ -37,6 +38,7 @@ export function register(program: Command): void {
       const results = readResults(paths, { onSkip: (f, why) => info(`skipping ${f}: ${why}`) });
       const r = analyze(results, {
         reference: o.reference as string | undefined,
+        classes: o.classes as string | undefined,
         transform: transform as TransformName,
         baseline: resolveBaselineFile(parseBaselineArg(o.baseline as string | undefined)),
         seed,
