@@ -14,6 +14,7 @@ export type BaselineSpec =
 export function parseBaselineArg(arg: string | undefined): BaselineSpec {
   if (arg === undefined || arg === '') return { kind: 'default' };
   if (existsSync(arg)) return { kind: 'file', file: arg };
+  if (/[/\\]|\.(csv|json)$/i.test(arg)) throw new InputError('--baseline', `no such file: ${arg}`);
   const designs = arg.split(',').map((s) => s.trim()).filter(Boolean);
   if (designs.length === 0) throw new InputError('--baseline', 'empty design list');
   return { kind: 'designs', designs };

@@ -1,9 +1,9 @@
-import { mkdtempSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readResults } from '../../eval/result.js';
 import { analyze } from '../analyze.js';
 import { writeSyntheticResults } from '../synthetic-results.js';
@@ -86,6 +86,8 @@ describe('report', () => {
       const shot = join(dir, 'report-screenshot.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(20_000);
+      // A stable copy to look at after the run.
+      copyFileSync(shot, join(tmpdir(), 'cliplab-report-screenshot.png'));
       expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
@@ -93,5 +95,3 @@ describe('report', () => {
     }
   });
 });
-
-afterAll(() => undefined);
