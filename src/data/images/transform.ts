@@ -156,14 +156,17 @@ function toRgb(data: Buffer, channels: number, n: number): Uint8Array {
 }
 
 const lutCache = new Map<string, Float32Array[]>();
+let lastLut: { mean: readonly number[]; std: readonly number[]; l: Float32Array[] } | null = null;
 
 function luts(mean: readonly number[], std: readonly number[]): Float32Array[] {
+  if (lastLut && lastLut.mean === mean && lastLut.std === std) return lastLut.l;
   const id = `${mean.join(',')}/${std.join(',')}`;
   let l = lutCache.get(id);
   if (!l) {
     l = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - mean[c]!) / std[c]!));
     lutCache.set(id, l);
   }
+  lastLut = { mean, std, l };
   return l;
 }
 
