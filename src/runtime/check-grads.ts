@@ -1,7 +1,7 @@
 // Finite-difference gradient checking (JAX's check_grads): compares autodiff VJPs with central differences.
-import { Graph, type Tensor, grad, mul, sum, cast } from './index.js';
-import type { DType } from './types.js';
-import { Session } from '../runtime/index.js';
+import { Graph, type Tensor, grad, mul, sum, cast } from '../graph/index.js';
+import type { DType } from '../graph/types.js';
+import { Session } from './session.js';
 import { Rng } from '../util/rng.js';
 
 export interface GradInput {

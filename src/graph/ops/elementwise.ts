@@ -54,7 +54,7 @@ defineOp({
 });
 binary('sub', 'Sub', ({ cotangents: [g] }) => [g!, neg(g!)]);
 binary('mul', 'Mul', ({ inputs: [a, b], cotangents: [g] }) => [mul(g!, b!), mul(g!, a!)]);
-binary('div', 'Div', ({ inputs: [a, b], outputs: [y], cotangents: [g] }) => {
+binary('div', 'Div', ({ inputs: [, b], outputs: [y], cotangents: [g] }) => {
   const gb = div(g!, b!);
   return [gb, neg(mul(gb, y!))];
 });

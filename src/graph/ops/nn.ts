@@ -6,7 +6,7 @@ import type { Tensor } from '../graph.js';
 import { type TensorType, isFloat, normAxis, shapeStr } from '../types.js';
 import { add, mul, sub, div, sqrt, exp, neg } from './elementwise.js';
 import { sum, mean, matmul } from './reduce.js';
-import { slice, transpose, reshape, mT, pad, concat } from './shape.js';
+import { slice, transpose, reshape, pad, concat } from './shape.js';
 
 function lastAxisInfer([x]: TensorType[], { axis }: { axis: number }): TensorType[] {
   if (!isFloat(x!.dtype)) throw new GraphError(`expects a float tensor, got ${x!.dtype}`);
