@@ -77,3 +77,27 @@ for (const model of ['clip-vit-tiny', 'clip-rn-tiny']) {
     });
   });
 }
+
+// OpenCLIP zero-inits every bottleneck bn3.weight, which makes 28 visual gradients exactly 0 at init; the
+// golden variant sets them to 1 so those gradients get a non-trivial check.
+const rnDir = join(GOLDEN, 'clip-rn-tiny');
+describe.skipIf(!existsSync(join(rnDir, 'variant_bn3_ones')))('OpenCLIP parity: RN-Tiny with bn3.weight = 1', () => {
+  it('forward and every visual gradient match', async () => {
+    const file = (f: string) => join(rnDir, f);
+    const cfg = parseModelConfig(JSON.parse(readFileSync(file('config.json'), 'utf8')), file('config.json'));
+    const init = await readSafetensors(file('init.safetensors.gz'));
+    for (const [k, t] of init.tensors) if (/^visual\.layer\d+\.0\.bn3\.weight$/.test(k)) (t.data as Float32Array).fill(1);
+    const batch = await readSafetensors(file('batch.safetensors'));
+    const out = await parityStep(cfg, 'variant', init.tensors, 'batch', { images: batch.tensors.get('images')!, text: batch.tensors.get('text')! }, { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-6, weightDecay: 0.2 }, { threads: 2 });
+    const fwd = (await readSafetensors(file('variant_bn3_ones/forward.safetensors'))).tensors;
+    const grads = (await readSafetensors(file('variant_bn3_ones/grads_visual.safetensors.gz'))).tensors;
+    const fa = tolerances['clip-rn-tiny/variant_bn3_ones/forward.safetensors']!.atol;
+    const ga = tolerances['clip-rn-tiny/variant_bn3_ones/grads_visual.safetensors.gz']!.atol;
+    const errs = [
+      ...[...fwd].map(([k, v]) => compare(k, out.get(`forward.${k}`), v, fa)),
+      ...[...grads].map(([k, v]) => compare(k, out.get(`grad.${k}`), v, ga)),
+    ].filter(Boolean);
+    expect(errs).toEqual([]);
+    expect(grads.size).toBe(57);
+  }, 120_000);
+});
