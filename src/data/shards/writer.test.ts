@@ -45,6 +45,14 @@ describe('ShardWriter', () => {
     expect(r.stdout).toBe('a photo number 1 — ü');
   });
 
+  it('keeps samples whole when writes are not awaited one by one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cliplab-w-'));
+    const w = new ShardWriter({ dir, shardSize: 4 });
+    await Promise.all([0, 1, 2, 3, 4, 5].map((i) => w.write(sample(i))));
+    expect((await w.close()).map((s) => s.count)).toEqual([4, 2]);
+    expect(pyList(join(dir, '000000.tar')).map((m) => m.name).slice(0, 6)).toEqual(['s0000.jpg', 's0000.json', 's0000.txt', 's0001.jpg', 's0001.json', 's0001.txt']);
+  });
+
   it('merges an existing sizes.json and continues from startIndex', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cliplab-w-'));
     writeFileSync(join(dir, 'sizes.json'), JSON.stringify({ '000000.tar': 5 }));

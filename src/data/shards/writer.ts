@@ -171,6 +171,8 @@ export class ShardWriter {
   private readonly written: ShardInfo[] = [];
   private closed = false;
   private dirReady: Promise<unknown> | null = null;
+  /** Calls run one after another even when callers do not await each write (a sample's members stay together). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ShardWriterOptions) {
     this.dir = opts.dir;
@@ -187,7 +189,13 @@ export class ShardWriter {
     return this.written;
   }
 
-  async write(sample: ShardSample): Promise<void> {
+  write(sample: ShardSample): Promise<void> {
+    const run = this.queue.then(() => this.writeNow(sample));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async writeNow(sample: ShardSample): Promise<void> {
     if (this.closed) throw new Error('ShardWriter.write after close');
     if (!this.current) {
       this.dirReady ??= fsp.mkdir(this.dir, { recursive: true });
@@ -213,6 +221,7 @@ export class ShardWriter {
 
   /** Finishes the open shard (if any sample is in it), updates sizes.json, returns every shard written. */
   async close(): Promise<ShardInfo[]> {
+    await this.queue;
     if (this.closed) return [...this.written];
     this.closed = true;
     await this.flush();
