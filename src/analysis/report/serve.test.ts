@@ -39,7 +39,12 @@ describe('serve', () => {
       // A new design's results arrive.
       const more = syntheticResults({ designs: [{ ...designs[1]!, name: 'newcomer' }], seed: 5 });
       for (const r of more) await writeJsonAtomic(join(results, `${r.model}__${r.dataset}.json`), r);
-      await waitFor(async () => ((await (await fetch(`${server.url}version`)).json()) as { version: number }).version > v1);
+      // Files land one by one and the server may refresh in between: wait until all four models are complete.
+      await waitFor(async () => {
+        const j = (await (await fetch(`${server.url}robustness.json`)).json()) as { models: { model: string; dataset: string }[] };
+        return j.models.filter((m) => m.model.startsWith('newcomer') && m.dataset === 'average').length === 4;
+      }, 30_000);
+      expect(server.version()).toBeGreaterThan(v1);
       const page2 = await (await fetch(server.url)).text();
       expect(page2).toContain('newcomer-s1');
       expect(page2).not.toContain('class="error"');
@@ -47,7 +52,7 @@ describe('serve', () => {
       // A malformed file: the last good report stays, with the error shown.
       const v2 = server.version();
       await writeJsonAtomic(join(results, 'broken.json'), { model: 'x', design: 'y', dataset: 'noto-v1' });
-      await waitFor(async () => server.version() > v2);
+      await waitFor(async () => server.version() > v2, 30_000);
       const page3 = await (await fetch(server.url)).text();
       expect(page3).toMatch(/class="error"[^>]*>Could not refresh the report: .*broken\.json: missing field metrics/);
       expect(page3).toContain('newcomer-s1');
