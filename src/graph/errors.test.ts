@@ -64,3 +64,13 @@ describe('builder errors', () => {
     expect(d).toMatch(/%2: float32\[B, 2\] = matmul\(%0, %1\)  # head/);
   });
 });
+
+describe('devices', () => {
+  it('asking for CUDA where the provider is not installed is a clear error', async () => {
+    const { cudaAvailable } = await import('../runtime/index.js');
+    const g = new Graph();
+    g.output('y', add(g.input('x', [1]), 1));
+    if (await cudaAvailable()) return; // a GPU machine: nothing to refuse
+    await expect(Session.create(g, { device: 'cuda' })).rejects.toThrow(/--device cuda: .*CUDA provider is not installed/);
+  });
+});

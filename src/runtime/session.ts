@@ -1,5 +1,8 @@
 // The only importer of onnxruntime-node: sessions from built graphs, named feeds, pre-allocated outputs.
 import ort from 'onnxruntime-node';
+import { createRequire } from 'node:module';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { RuntimeError } from '../util/errors.js';
 import { type Graph, type HostData, toOnnxBytes } from '../graph/index.js';
 import type { DType, Shape } from '../graph/index.js';
@@ -49,9 +52,15 @@ export function allocate(dtype: DType, shape: number[]): HostTensor {
   return { data, shape };
 }
 
+/**
+ * Whether ORT's CUDA provider library is installed beside the binding. `listSupportedBackends()` lists
+ * 'cuda' on every linux-x64 build (it is not bundled), so look for the provider's shared library.
+ */
 export async function cudaAvailable(): Promise<boolean> {
   try {
-    return ort.listSupportedBackends().some((b) => b.name === 'cuda');
+    const binDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const dirs = readdirSync(join(binDir, 'bin')).map((d) => join(binDir, 'bin', d, process.platform, process.arch));
+    return dirs.some((d) => existsSync(join(d, 'libonnxruntime_providers_cuda.so')));
   } catch {
     return false;
   }
@@ -69,7 +78,7 @@ export class Session {
     const device = opts.device ?? 'cpu';
     if (device === 'cuda' && !(await cudaAvailable())) {
       throw new RuntimeError(
-        "--device cuda: onnxruntime-node has no CUDA provider here (install with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 / see README 'GPU (CUDA)')",
+        "--device cuda: onnxruntime-node's CUDA provider is not installed (see README, 'GPU (CUDA)')",
       );
     }
     const bytes = toOnnxBytes(graph);
