@@ -1,7 +1,7 @@
 // What each job kind runs and how its outputs are committed: the cliplab command of a testbed, data, train or
 // eval job, the check that finds its outputs already complete, and the commit (temp dir → final dir).
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { DesignInfo } from '../eval/result.js';
 import { CliplabError } from '../util/errors.js';
 import type { ExecRequest } from './executor.js';
@@ -106,29 +106,31 @@ function testbedComplete(ctx: JobContext): Record<string, unknown> | null {
 // ---------------------------------------------------------------------------------------------- data
 
 /** The `cliplab dataset build` spec of one design at one size (counts resolved from the built sources). */
-export function datasetSpecFor(ctx: JobContext, design: DesignPlan, sizeName: string): Record<string, unknown> {
+export function datasetSpecFor(ctx: JobContext, design: DesignPlan, sizeName: string, specDir: string): Record<string, unknown> {
+  // Paths relative to the spec file's directory (how `dataset build` resolves them).
+  const rel = (p: string): string => relative(specDir, p) || '.';
   const size = design.sizes.find((s) => s.name === sizeName)!;
   const seed = ctx.plan.loaded.spec.dataset_seed ?? 0;
   const entries = Object.entries(design.sources);
   const pool = entries.map(([s]) => shardDirSize(ctx.plan.sources.get(s)!));
   // The largest total the proportions allow without repeating a pair; `fraction` scales it.
   const capacity = Math.floor(Math.min(...entries.map(([, p], i) => pool[i]! / p)));
-  const spec: Record<string, unknown> = { name: `${design.name}-${sizeName}`, seed };
+  const spec: Record<string, unknown> = { name: `${design.name}-${sizeName}`.replace(/[^A-Za-z0-9_-]/g, '_'), seed };
   if (design.kind === 'filtered') {
     const f = design.filter!;
     const checkpoint = 'id' in f.model ? ctx.layout.run(f.model.id) : f.model.path;
     const kept = f.fraction !== undefined ? Math.floor(pool[0]! * f.fraction) : pool[0]!;
     const count = size.count ?? Math.max(1, Math.round(kept * size.fraction!));
-    spec.sources = [{ name: f.source, path: ctx.plan.sources.get(f.source)!, ...(size.fraction === 1 && size.count === undefined ? {} : { count }) }];
-    spec.filters = { clipScore: { checkpoint, ...(f.threshold !== undefined ? { threshold: f.threshold } : { topFraction: f.fraction }) } };
+    spec.sources = [{ name: f.source, path: rel(ctx.plan.sources.get(f.source)!), ...(size.fraction === 1 && size.count === undefined ? {} : { count }) }];
+    spec.filters = { clipScore: { checkpoint: rel(checkpoint), ...(f.threshold !== undefined ? { threshold: f.threshold } : { topFraction: f.fraction }) } };
     return spec;
   }
   const total = size.count ?? Math.max(1, Math.round(capacity * size.fraction!));
   if (entries.length === 1) {
-    spec.sources = [{ name: entries[0]![0], path: ctx.plan.sources.get(entries[0]![0])!, count: Math.min(total, pool[0]!) }];
+    spec.sources = [{ name: entries[0]![0], path: rel(ctx.plan.sources.get(entries[0]![0])!), count: Math.min(total, pool[0]!) }];
   } else {
     spec.total = total;
-    spec.sources = entries.map(([s, p]) => ({ name: s, path: ctx.plan.sources.get(s)!, proportion: p }));
+    spec.sources = entries.map(([s, p]) => ({ name: s, path: rel(ctx.plan.sources.get(s)!), proportion: p }));
   }
   return spec;
 }
@@ -165,9 +167,10 @@ function evalArgs(ctx: JobContext, model: ModelPlan, tmp: string): string[] {
   const a = ['eval'];
   if (d.kind === 'ensemble') {
     const members = Object.entries(d.members!).map(([m, w]) => `${ctx.layout.run(modelId(m, model.size.name, model.seed))}:${w}`);
-    a.push('--model', members[0]!.slice(0, members[0]!.lastIndexOf(':')), '--ensemble', members.join(','));
+    a.push('--ensemble', members.join(','));
   } else a.push('--model', ctx.layout.run(model.id));
-  a.push('--suite', e.suite ?? 'testbed', '--data-root', ctx.plan.dataRoot, '--out', tmp + '/', '--design', model.design);
+  a.push('--suite', e.suite ?? 'testbed', '--data-root', ctx.plan.dataRoot, '--out', tmp + '/', '--design', model.design, '--model-id', model.id);
+  if (e.full !== false) a.push('--full');
   if (e.templates !== undefined) a.push('--templates', e.templates);
   if (e.batch_size !== undefined) a.push('--batch-size', String(e.batch_size));
   const threads = ctx.plan.loaded.spec.train?.threads ?? ctx.threads;
@@ -270,7 +273,7 @@ export function jobWork(ctx: JobContext, job: JobRecord): JobWork {
         rmSync(tmp, { recursive: true, force: true });
         const specFile = join(layout.out, 'data', design, `${size}.spec.json`);
         mkdirSync(join(layout.out, 'data', design), { recursive: true });
-        writeFileSync(specFile, JSON.stringify(datasetSpecFor(ctx, designOf(ctx, design), size), null, 2) + '\n');
+        writeFileSync(specFile, JSON.stringify(datasetSpecFor(ctx, designOf(ctx, design), size, dirname(specFile)), null, 2) + '\n');
         return { jobId: job.id, args: ['dataset', 'build', specFile, '--out', tmp], logFile: log };
       },
       commit: () => {

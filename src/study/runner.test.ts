@@ -58,7 +58,7 @@ describe('study runner (fake cliplab)', () => {
       expect(trainFilterModel).toBeGreaterThanOrEqual(0);
       expect(buildFiltered).toBeGreaterThan(trainFilterModel);
       const spec = JSON.parse(readFileSync(join(out, 'data', 'openmoji-filtered', 's1.spec.json'), 'utf8'));
-      expect(spec.filters.clipScore).toEqual({ checkpoint: join(out, 'runs', 'twemoji-s3-seed0'), topFraction: 0.5 });
+      expect(spec.filters.clipScore).toEqual({ checkpoint: '../../runs/twemoji-s3-seed0', topFraction: 0.5 });
       const mix = JSON.parse(readFileSync(join(out, 'data', 'mix-twemoji50-noto50', 's1.spec.json'), 'utf8'));
       expect(mix).toMatchObject({ total: 120, sources: [{ name: 'twemoji', proportion: 0.5 }, { name: 'noto', proportion: 0.5 }] });
       // Analysis and report.

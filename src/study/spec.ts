@@ -106,6 +106,8 @@ export const StudySpecSchema = z.strictObject({
     .strictObject({
       suite: z.string().min(1).optional(),
       templates: z.string().optional(),
+      /** Also evaluate the suite's -full sets (every shared concept); their results go to results-full/. Default true. */
+      full: z.boolean().optional(),
       batch_size: z.number().int().positive().optional(),
     })
     .optional(),

@@ -1,6 +1,7 @@
 // `cliplab dataset build SPEC --out DIR` and `cliplab dataset stats DIR`: dataset designs (see docs/data.md).
 import type { Command } from 'commander';
 import { buildDataset, datasetStats, formatDatasetStats, loadSpec } from '../../data/curation/index.js';
+import { engineClipScorerFactory } from '../../data/curation/clip-scorer.js';
 import { info } from '../../util/log.js';
 
 export function register(program: Command): void {
@@ -15,7 +16,7 @@ export function register(program: Command): void {
     .action(async (specFile: string, flags: { out: string; overwrite?: boolean; json?: boolean }) => {
       const { spec, baseDir } = loadSpec(specFile);
       const t0 = Date.now();
-      const { manifest, resumed } = await buildDataset({ spec, baseDir, specFile, out: flags.out, overwrite: flags.overwrite });
+      const { manifest, resumed } = await buildDataset({ spec, baseDir, specFile, out: flags.out, overwrite: flags.overwrite, clipScorerFactory: engineClipScorerFactory() });
       const summary = {
         out: flags.out,
         total: manifest.total,
