@@ -34,8 +34,12 @@ function summarize(xs: number[]): Summary | null {
 
 function histogram(xs: number[], bins: number): { lo: number; hi: number; count: number }[] {
   if (xs.length === 0) return [];
-  let lo = Math.min(...xs);
-  let hi = Math.max(...xs);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
   if (hi === lo) hi = lo + 1e-6;
   const width = (hi - lo) / bins;
   const counts = new Array<number>(bins).fill(0);
