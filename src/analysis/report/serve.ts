@@ -77,7 +77,6 @@ export async function serveReport(opts: ServeOptions): Promise<ReportServer> {
       }
       version++;
       html = await renderReportHtml(input, { live: { version }, ...(error ? { error } : {}) });
-      inputSig = signature(inputPaths());
       opts.onChange?.(version, error);
     } finally {
       busy = false;
