@@ -2,6 +2,7 @@
 // carry (run dir, weights hash, config, samples_seen / seed / design from the run's params.json / summary.json).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ClipEncoders } from '../models/encoders.js';
 import { loadClipModel } from '../models/load.js';
@@ -104,6 +105,46 @@ export function readRunInfo(runDir: string): Pick<ModelInfo, 'samplesSeen' | 'se
   };
 }
 
+/** The `__metadata__` of a plain safetensors file (header only); {} when absent or unreadable. */
+export async function safetensorsMetadata(file: string): Promise<Record<string, string>> {
+  if (!file.endsWith('.safetensors')) return {};
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const len = Buffer.alloc(8);
+      await fh.read(len, 0, 8, 0);
+      const n = Number(len.readBigUInt64LE(0));
+      if (n <= 0 || n > 100_000_000) return {};
+      const head = Buffer.alloc(n);
+      await fh.read(head, 0, n, 8);
+      const meta = (JSON.parse(head.toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__;
+      return meta ?? {};
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Run info for a weights file: a training checkpoint (`RUN/checkpoints/*.safetensors`) reports its own
+ * `trainer.samples_seen` / `trainer.seed` metadata (the run's summary.json describes the final model); the
+ * final model takes summary.json, then params.json, then its metadata.
+ */
+export async function runInfoFor(file: string): Promise<Pick<ModelInfo, 'samplesSeen' | 'seed' | 'design' | 'designInfo'>> {
+  const fromRun = readRunInfo(runDirOf(file));
+  const meta = await safetensorsMetadata(file);
+  const metaSamples = asInt(meta['trainer.samples_seen']);
+  const metaSeed = asInt(meta['trainer.seed']);
+  const isCheckpoint = basename(dirname(resolve(file))) === 'checkpoints';
+  return {
+    ...fromRun,
+    samplesSeen: isCheckpoint ? (metaSamples ?? fromRun.samplesSeen) : (fromRun.samplesSeen ?? metaSamples),
+    seed: isCheckpoint ? (metaSeed ?? fromRun.seed) : (fromRun.seed ?? metaSeed),
+  };
+}
+
 export async function openEvalModel(opts: OpenEvalModelOptions): Promise<EvalModel> {
   const loaded = await loadClipModel(opts.path, opts.config);
   const sha256 = await sha256File(loaded.file);
@@ -119,7 +160,7 @@ export async function openEvalModel(opts: OpenEvalModelOptions): Promise<EvalMod
     encodeImages: (x, n) => enc.encodeImages(x, n),
     encodeTexts: (t, n) => enc.encodeTexts(t, n),
     headCache: cacheDir ? { dir: cacheDir, modelKey, modelFile: resolve(loaded.file) } : undefined,
-    info: { path: opts.path, file: resolve(loaded.file), runDir, sha256, config: loaded.config, ...readRunInfo(runDir) },
+    info: { path: opts.path, file: resolve(loaded.file), runDir, sha256, config: loaded.config, ...(await runInfoFor(loaded.file)) },
     release: () => enc.release(),
   };
 }
