@@ -79,15 +79,14 @@ for (const enc of CHARMAP_ENCODINGS) {
   const high = HIGH_HALF[enc];
   const encode = new Map<string, number>();
   for (let i = 0; i < 128; i++) encode.set(high[i]!, 0x80 + i);
-  let extra = high;
-  if (enc.startsWith('sloppy')) {
-    encode.set('\ufffd', 0x1a);
-    extra += '\ufffd';
-  }
+  // Byte 0x1A decodes to U+FFFD on ftfy's sloppy pages and to itself on the others.
+  const sub = enc.startsWith('sloppy') ? '\ufffd' : '\x1a';
+  encode.set(sub, 0x1a);
+  const extra = high + sub;
   CODECS.set(enc, { encode, possible: new RegExp(`^[\\x00-\\x19\\x1b-\\x7f${cls(extra)}]*$`, 'u') });
 }
 
-// Python's strict `encode`: only the sloppy pages map 0x1A to U+FFFD, a literal \x1a stays \x1a everywhere.
+/** `text.encode(enc)` for text that `possible` accepted. */
 function encodeWith(text: string, enc: CharmapEncoding): Uint8Array {
   const { encode } = CODECS.get(enc)!;
   const out = new Uint8Array(text.length);
