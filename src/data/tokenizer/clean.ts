@@ -20,6 +20,7 @@ function pyStrip(text: string): string {
   while (b > a && isPySpace(text.charCodeAt(b - 1))) b--;
   return a === 0 && b === text.length ? text : text.slice(a, b);
 }
+
 const WS_RUN_RE = /\p{White_Space}+/gu;
 
 // Printable ASCII without '&', plus tab and newline: ftfy and html.unescape are the identity on it.
