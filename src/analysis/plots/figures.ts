@@ -174,7 +174,8 @@ export function mixingFigure(r: Robustness): Figure | null {
 }
 
 export function analysisFigures(r: Robustness): Figure[] {
-  const figs = [scatterFigure(r), erBarsFigure(r)];
+  const figs = [scatterFigure(r)];
+  if (r.designs.some((d) => d.effectiveRobustness)) figs.push(erBarsFigure(r));
   const mix = mixingFigure(r);
   if (mix) figs.push(mix);
   return figs;
