@@ -236,7 +236,10 @@ export async function buildDataset(o: BuildOptions): Promise<{ manifest: Manifes
   const planPath = join(work, 'plan.json');
   if (existsSync(manifestPath)) {
     const old = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    if (old.specHash === specHash && !o.overwrite) return { manifest: old, resumed: true };
+    if (old.specHash === specHash && !o.overwrite) {
+      await fsp.rm(work, { recursive: true, force: true }); // killed after the manifest, before the clean-up
+      return { manifest: old, resumed: true };
+    }
     if (!o.overwrite) throw new InputError(out, 'holds a dataset built from another spec (use --overwrite or another --out)');
   }
   let p: Plan | null = null;
