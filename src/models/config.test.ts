@@ -81,6 +81,11 @@ describe('bad configs', () => {
     expect(() => parseModelConfig({ embed_dim: 8, text_cfg: { widht: 3 } }, 'c.json')).toThrow(/text_cfg\.widht: unknown key/);
     expect(() => parseModelConfig({ embed_dim: 8, vision_cfg: { layers: [1, 2] } }, 'c.json')).toThrow(/vision_cfg\.layers/);
   });
+  it('accepts a newer config\'s default pool_type and drops it (v2.20.0 has no such field)', () => {
+    const c = parseModelConfig({ embed_dim: 8, vision_cfg: { pool_type: 'tok' }, text_cfg: { pool_type: 'argmax' } }, 'x.json');
+    expect('pool_type' in c.vision_cfg).toBe(false);
+    expect('pool_type' in c.text_cfg).toBe(false);
+  });
   it('rejects OpenCLIP features cliplab does not build', () => {
     const cases: Array<[object, RegExp]> = [
       [{ vision_cfg: { timm_model_name: 'convnext_base' } }, /vision_cfg\.timm_model_name.*timm/],
@@ -91,6 +96,8 @@ describe('bad configs', () => {
       [{ custom_text: true }, /custom_text/],
       [{ multimodal_cfg: { width: 512 } }, /multimodal_cfg/],
       [{ vision_cfg: { width: 100, head_width: 64 } }, /head_width/],
+      [{ vision_cfg: { pool_type: 'avg' } }, /vision_cfg\.pool_type.*'avg'/],
+      [{ text_cfg: { pool_type: 'last' } }, /text_cfg\.pool_type.*'last'/],
     ];
     for (const [extra, re] of cases) expect(() => parseModelConfig({ embed_dim: 8, ...extra }, 'x.json')).toThrow(re);
   });

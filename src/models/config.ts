@@ -33,6 +33,8 @@ const visionSchema = z
     timm_proj_bias: z.boolean().default(false),
     timm_drop: z.number().default(0),
     timm_drop_path: z.number().nullable().default(null),
+    // Newer OpenCLIP versions only; accepted at its default ('tok', class-token pooling) and then dropped.
+    pool_type: z.string().optional(),
   })
   .strict();
 
@@ -53,6 +55,8 @@ const textSchema = z
     embed_cls: z.boolean().default(false),
     pad_id: nonNegInt.default(0),
     output_tokens: z.boolean().default(false),
+    // Newer OpenCLIP versions only; accepted at its default ('argmax', EOT-position pooling) and then dropped.
+    pool_type: z.string().optional(),
   })
   .strict();
 
@@ -68,10 +72,15 @@ const clipSchema = z
   })
   .strict();
 
-export type VisionCfg = z.output<typeof visionSchema>;
-export type TextCfg = z.output<typeof textSchema>;
-/** A fully resolved OpenCLIP model config: every dataclass field present, defaults filled in. */
-export type ClipConfig = Omit<z.output<typeof clipSchema>, 'custom_text' | 'multimodal_cfg'>;
+export type VisionCfg = Omit<z.output<typeof visionSchema>, 'pool_type'>;
+export type TextCfg = Omit<z.output<typeof textSchema>, 'pool_type'>;
+/** A fully resolved OpenCLIP v2.20.0 model config: every dataclass field present, defaults filled in. */
+export interface ClipConfig {
+  embed_dim: number;
+  quick_gelu: boolean;
+  vision_cfg: VisionCfg;
+  text_cfg: TextCfg;
+}
 
 export const isResNetVision = (v: VisionCfg): boolean => Array.isArray(v.layers);
 
@@ -100,6 +109,12 @@ function unsupported(raw: z.output<typeof clipSchema>): Array<[string, string]> 
   if (v.patch_dropout !== 0) out.push(['vision_cfg.patch_dropout', 'patch dropout is not supported']);
   if (t.embed_cls) out.push(['text_cfg.embed_cls', 'a text CLS token (CoCa) is not supported']);
   if (t.pad_id !== 0) out.push(['text_cfg.pad_id', 'only pad_id 0 is supported']);
+  if (v.pool_type !== undefined && v.pool_type !== 'tok') {
+    out.push(['vision_cfg.pool_type', `pool_type '${v.pool_type}' is not supported (class-token pooling, 'tok', only)`]);
+  }
+  if (t.pool_type !== undefined && t.pool_type !== 'argmax') {
+    out.push(['text_cfg.pool_type', `pool_type '${t.pool_type}' is not supported (end-token pooling, 'argmax', only)`]);
+  }
   if (!isResNetVision(v)) {
     if (v.patch_size === null) out.push(['vision_cfg.patch_size', 'a ViT (integer layers) needs a patch_size']);
     if (v.width % v.head_width !== 0) out.push(['vision_cfg.head_width', `width ${v.width} is not a multiple of head_width ${v.head_width}`]);
@@ -126,8 +141,10 @@ export function parseModelConfig(value: unknown, where: string): ClipConfig {
   if (problems.length) {
     throw new InputError(where, problems.map(([k, why]) => `${k}: ${why}`).join('; '));
   }
-  const { custom_text: _c, multimodal_cfg: _m, ...config } = parsed.data;
-  return config;
+  const { embed_dim, quick_gelu, vision_cfg, text_cfg } = parsed.data;
+  const { pool_type: _vp, ...vision } = vision_cfg;
+  const { pool_type: _tp, ...text } = text_cfg;
+  return { embed_dim, quick_gelu, vision_cfg: vision, text_cfg: text };
 }
 
 const CONFIG_DIR = () => assetPath('model-configs');
