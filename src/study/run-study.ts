@@ -11,6 +11,7 @@ import { writeJsonAtomic } from '../util/fs.js';
 import { type Executor, LocalProcessExecutor, killGroup, processMatches } from './executor.js';
 import { type JobContext, jobWork, studyLayout } from './jobs.js';
 import { type StudyPlan, planStudy } from './plan.js';
+import { writeSourceSamples } from './samples.js';
 import { type ScheduleResult, type StudyEvent, runSchedule } from './scheduler.js';
 import type { LoadedSpec } from './spec.js';
 import { STORE_FILE, StudyStore } from './store.js';
@@ -109,6 +110,11 @@ export async function analyzeStudy(
   if (results.length === 0) throw new InputError(layout.results, 'no results to analyze');
   const a = plan.loaded.spec.analysis ?? {};
   const samplesDir = join(out, 'samples');
+  try {
+    await writeSourceSamples(plan.sources, samplesDir);
+  } catch (err) {
+    info(`samples for the report skipped: ${(err as Error).message.split('\n')[0]}`);
+  }
   const robustness = analyze(results, {
     transform: a.transform ?? 'probit',
     baseline: plan.baseline ? { kind: 'designs', designs: plan.baseline } : { kind: 'default' },

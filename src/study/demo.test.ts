@@ -1,0 +1,68 @@
+// `cliplab demo --quick` end to end on the real commands (builds dist/ first via `npm test`): structural
+// facts only — every design present, every model evaluated on every set, lines fitted, report and plots written,
+// every job done once. Then a rerun finds everything done and runs nothing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { demoSpecPath } from './demo.js';
+import { planStudy } from './plan.js';
+import { readStudySpec } from './spec.js';
+import { STORE_FILE, StudyStore } from './store.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const SETS = ['noto-v1', 'fluent-emoji-high-contrast', 'emojione-monotone', 'noto-v1-distorted'];
+
+describe('cliplab demo --quick', () => {
+  it('runs the whole study and writes report.html, robustness.json, results and plots', { timeout: 600_000 }, () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cliplab-demo-')), 'demo');
+    const r = spawnSync(process.execPath, ['bin/cliplab.js', 'demo', '--quick', '--out', out, '--json'], { cwd: repo, encoding: 'utf8' });
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { report: string; files: string[] };
+    expect(summary.report).toBe(join(out, 'report.html'));
+
+    const plan = planStudy(readStudySpec(demoSpecPath(true)), out);
+    const designs = plan.designs.map((d) => d.name).sort();
+    expect(new Set(plan.designs.map((d) => d.kind))).toEqual(new Set(['source', 'mixture', 'filtered', 'ensemble']));
+
+    // Every model evaluated on every set (and on the -full sets).
+    const results = readdirSync(join(out, 'results')).sort();
+    expect(results).toEqual(plan.models.flatMap((m) => SETS.map((s) => `${m.id}__${s}.json`)).sort());
+    expect(readdirSync(join(out, 'results-full')).length).toBe(plan.models.length * SETS.length);
+    for (const f of results) {
+      const res = JSON.parse(readFileSync(join(out, 'results', f), 'utf8'));
+      expect(res.design_info.kind, f).toBe(plan.designs.find((d) => d.name === res.design)!.kind);
+      expect(res.metrics.acc1).toBeGreaterThanOrEqual(0);
+    }
+
+    // robustness.json: every design, a line per design and shift, ER against the baseline.
+    const rob = JSON.parse(readFileSync(join(out, 'robustness.json'), 'utf8'));
+    expect(rob.reference).toBe('noto-v1');
+    expect(rob.shifts).toEqual(SETS.slice(1).sort());
+    expect([...new Set(rob.models.map((m: { design: string }) => m.design))].sort()).toEqual(designs);
+    const lines = new Set(rob.lines.map((l: { design: string; dataset: string }) => `${l.design}/${l.dataset}`));
+    for (const d of designs) for (const s of [...SETS.slice(1), 'average']) expect(lines.has(`${d}/${s}`), `${d}/${s}`).toBe(true);
+    expect(rob.baseline.designs).toEqual(plan.baseline);
+    expect(rob.baseline.lines.length).toBe(4);
+
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    const plots = readdirSync(join(out, 'plots'));
+    expect(plots.some((p) => p.endsWith('.svg'))).toBe(true);
+    expect(plots.some((p) => p.endsWith('.png'))).toBe(true);
+
+    const store = new StudyStore(join(out, STORE_FILE));
+    const jobs = store.jobs();
+    store.close();
+    expect(jobs.length).toBe(plan.jobs.length);
+    expect(jobs.filter((j) => j.state !== 'done' || j.attempts !== 1)).toEqual([]);
+
+    // A rerun redoes nothing.
+    const again = spawnSync(process.execPath, ['bin/cliplab.js', 'demo', '--quick', '--out', out, '--json'], { cwd: repo, encoding: 'utf8' });
+    expect(again.status, again.stderr.slice(-2000)).toBe(0);
+    const s2 = new StudyStore(join(out, STORE_FILE));
+    expect(s2.jobs().every((j) => j.attempts === 1)).toBe(true);
+    s2.close();
+  });
+});
