@@ -239,7 +239,8 @@ function toResult(s: DatasetScores, id: Identity, templates: TemplateSet, ref: D
     created: new Date().toISOString(),
     host: hostname(),
   };
-  return parseResult(result, `result for ${id.model} on ${spec.name}`);
+  parseResult(result, `result for ${id.model} on ${spec.name}`);
+  return result as Result; // validated; keeps this field order in the file
 }
 
 async function openMembers(o: ZeroShotEvalOptions): Promise<EnsembleMember[]> {
