@@ -134,12 +134,20 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     prefetchBatches: 3,
     scale: params.crop_scale,
     position,
+  }).catch(async (e: unknown) => {
+    await runner.release();
+    throw e;
   });
 
   // ---------------------------------------------------------------- checkpoint
+  const keptNote = (): string => (existsSync(P.latest) ? `the last good checkpoint is ${P.latest}` : 'no checkpoint was written yet');
   const checkpoint = async (step: number, files: string[]): Promise<void> => {
     const state = new Map<string, Float32Array>();
     for (const s of tg.ps.specs) state.set(s.name, frozen(s.name) ? values.get(s.name)! : runner.get(s.name));
+    // A finite loss at step k was computed before update k: check the updated weights before saving them.
+    for (const p of tg.trainable)
+      if (!state.get(p)!.every(Number.isFinite))
+        throw new NonFiniteLossError(`training diverged: '${p}' became non-finite at step ${step}; stopped without saving, ${keptNote()}`);
     const m = new Map<string, Float32Array>();
     for (const p of tg.trainable) for (const k of ['m', 'v'] as const) m.set(stateName(k, p), runner.get(stateName(k, p)));
     const trainer = { step, epoch: Math.floor(step / params.steps_per_epoch), samplesSeen, position: position!, seed: params.seed };
@@ -177,9 +185,8 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
       );
       const loss = (out.loss!.data as Float32Array)[0]!;
       if (!Number.isFinite(loss)) {
-        const kept = existsSync(P.latest) ? `the last good checkpoint is ${P.latest}` : 'no checkpoint was written yet';
         throw new NonFiniteLossError(
-          `training diverged: loss is ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); stopped without saving, ${kept}. Try a lower --lr, a longer --warmup or --grad-clip`,
+          `training diverged: loss is ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); stopped without saving, ${keptNote()}. Try a lower --lr, a longer --warmup or --grad-clip`,
         );
       }
       for (const k of numBatches.keys()) numBatches.set(k, numBatches.get(k)! + 1n);
@@ -208,6 +215,9 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
       else if (stopped || (params.checkpoint_every > 0 && done % params.checkpoint_every === 0)) await checkpoint(done, [P.latest]);
       if (stopped) break;
     }
+  } catch (e) {
+    await runner.release();
+    throw e;
   } finally {
     await next.catch(() => null);
     await loader.close();
