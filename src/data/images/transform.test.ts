@@ -110,3 +110,30 @@ describe('header sniffing', () => {
     expect(sniffDimensions(new Uint8Array([1, 2, 3]))).toBeNull();
   });
 });
+
+describe('PNG fast path', () => {
+  it('decodes gray, gray+alpha, RGB and RGBA PNGs like sharp (alpha flattened on white), and defers the rest', async () => {
+    const { decodePngFast } = await import('./png.js');
+    const rgba = await syntheticImage(2, { width: 23, height: 17, alpha: true });
+    const rgb = await syntheticImage(2, { width: 23, height: 17 });
+    const variants = [
+      rgb,
+      rgba,
+      await sharp(rgb).png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer(),
+      await sharp(rgb).greyscale().png().toBuffer(),
+      await sharp(rgba).greyscale().png().toBuffer(),
+    ];
+    for (const v of variants) {
+      const ours = decodePngFast(new Uint8Array(v));
+      expect(ours).not.toBeNull();
+      const { data } = await sharp(v).flatten({ background: '#ffffff' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      expect(ours!.width).toBe(23);
+      let maxDiff = 0;
+      for (let i = 0; i < ours!.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours!.data[i]! - data[i]!));
+      expect(maxDiff).toBeLessThanOrEqual(1);
+    }
+    expect(decodePngFast(new Uint8Array(await sharp(rgb).png({ palette: true }).toBuffer()))).toBeNull();
+    expect(decodePngFast(new Uint8Array(await sharp(rgb).png({ progressive: true }).toBuffer()))).toBeNull();
+    expect(() => decodePngFast(rgb.subarray(0, rgb.length - 30))).toThrow();
+  });
+});

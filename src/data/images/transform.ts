@@ -1,9 +1,10 @@
 // Image preprocessing on sharp, as OpenCLIP does it: decode to RGB (alpha flattened on white), eval resize +
 // center crop or train RandomResizedCrop (seeded), bicubic, then CLIP mean/std normalization into CHW floats.
-import sharp from 'sharp';
+import sharp, { type SharpOptions } from 'sharp';
 import { CliplabError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
 import { sniffDimensions } from './header.js';
+import { decodePngFast } from './png.js';
 import { cropResizeRgb } from './resample.js';
 
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -96,6 +97,15 @@ function centerBox(w: number, h: number): CropBox {
   return { left: Math.floor((w - side) / 2), top: Math.floor((h - side) / 2), width: side, height: side };
 }
 
+async function decodeSmall(bytes: Uint8Array, input: SharpOptions): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const { data, info } = await sharp(bytes, input)
+    .flatten({ background: { r: 255, g: 255, b: 255 } })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: toRgb(data, info.channels, info.width * info.height), width: info.width, height: info.height };
+}
+
 /**
  * Decodes, crops and resizes to S×S RGB bytes (HWC). Small images are decoded by sharp and resampled in JS
  * (PIL-style bicubic on the crop); large ones go through sharp's own extract + resize (shrink-on-load).
@@ -113,12 +123,8 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
     if (!w || !h) throw new Error('no image dimensions');
     if (w * h > input.limitInputPixels) throw new Error('Input image exceeds pixel limit');
     if (w * h <= JS_RESAMPLE_MAX_AREA * S * S) {
-      const { data, info } = await sharp(bytes, input)
-        .flatten({ background: { r: 255, g: 255, b: 255 } })
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const rgb = toRgb(data, info.channels, info.width * info.height);
+      const info = decodePngFast(bytes) ?? (await decodeSmall(bytes, input));
+      const rgb = info.data;
       const box = opts.mode === 'train' ? randomResizedCropBox(info.width, info.height, rng!, opts.scale, opts.ratio) : centerBox(info.width, info.height);
       if (box.left === 0 && box.top === 0 && box.width === S && box.height === S && info.width === S) return rgb;
       return cropResizeRgb(rgb, info.width, box, S, S);
