@@ -144,9 +144,9 @@ describe('trainClip', () => {
       await expect(trainClip(base('x', { ...extra, out })), String(msg)).rejects.toThrow(msg);
       expect(existsSync(join(out, 'log.jsonl'))).toBe(false);
     }
-    const done = join(root, 'full');
-    await expect(trainClip(base('full'))).rejects.toThrow(/already holds a training run/);
-    await expect(trainClip({ out: done, resume: true, batchSize: 8 })).rejects.toThrow(/batch_size was 16 in this run, now 8/);
+    const done = await trainClip(base('done', { stopAfterStep: 1 }));
+    await expect(trainClip(base('done'))).rejects.toThrow(/already holds a training run/);
+    await expect(trainClip({ out: done.run, resume: true, batchSize: 8 })).rejects.toThrow(/batch_size was 16 in this run, now 8/);
   });
 
   it('stops on a non-finite loss and keeps the last good checkpoint', async () => {
