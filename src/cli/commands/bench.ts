@@ -25,6 +25,7 @@ interface DataFlags {
   threads?: string;
   imageSize?: string;
   samples?: string;
+  data?: string;
 }
 
 function registerBenchData(bench: Command): void {
@@ -36,6 +37,7 @@ function registerBenchData(bench: Command): void {
     .option('--threads <t>', 'loader worker threads; 0 = main thread (default 2)')
     .option('--image-size <s>', 'model input size (default 64)')
     .option('--samples <n>', 'distinct generated samples (default 2048)')
+    .option('--data <shards>', 'measure on existing shards (dir, .tar, {a..b} pattern) instead of generated images')
     .action(async (flags: DataFlags) => {
       const result = await benchData({
         batchSize: positiveInt('--batch-size', flags.batchSize, 256),
@@ -43,6 +45,7 @@ function registerBenchData(bench: Command): void {
         threads: nonNegativeInt('--threads', flags.threads, 2),
         imageSize: positiveInt('--image-size', flags.imageSize, 64),
         samples: positiveInt('--samples', flags.samples, 2048),
+        data: flags.data,
       });
       process.stdout.write(JSON.stringify(result) + '\n');
     });

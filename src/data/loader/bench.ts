@@ -1,4 +1,4 @@
-// `bench data`: decode + augment + tokenize throughput of the loader on generated images in temporary shards.
+// `bench data`: decode + augment + tokenize throughput of the loader, on generated images in temporary shards or on given shards.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ export interface BenchDataOptions {
   /** Untimed batches first (worker start-up, caches); default 2. */
   warmup?: number;
   seed?: number;
+  /** Measure on these existing shards (dir, .tar, pattern or `::` list) instead of generated ones. */
+  data?: string;
 }
 
 export interface BenchDataResult {
@@ -31,7 +33,8 @@ export interface BenchDataResult {
   threads: number;
   image_size: number;
   source_image_size: number;
-  source_format: 'png';
+  /** 'generated png' or the shards measured. */
+  source: string;
   seconds: number;
   /** CPU seconds the whole process (all threads) used in the timed part. */
   cpu_s: number;
@@ -49,11 +52,13 @@ export async function benchData(opts: BenchDataOptions = {}): Promise<BenchDataR
   const src = opts.sourceSize ?? 64;
   const n = opts.samples ?? 2048;
   const warmup = opts.warmup ?? 2;
-  const dir = await mkdtemp(join(tmpdir(), 'cliplab-bench-data-'));
+  const dir = opts.data ?? (await mkdtemp(join(tmpdir(), 'cliplab-bench-data-')));
   try {
-    const w = new ShardWriter({ dir, shardSize: 1000 });
-    for (let i = 0; i < n; i++) await w.write(await syntheticSample(i, { size: src, seed: opts.seed ?? 0 }));
-    await w.close();
+    if (!opts.data) {
+      const w = new ShardWriter({ dir, shardSize: 1000 });
+      for (let i = 0; i < n; i++) await w.write(await syntheticSample(i, { size: src, seed: opts.seed ?? 0 }));
+      await w.close();
+    }
     const t0 = performance.now();
     const loader = await openLoader({ sources: [{ path: dir }], batchSize: B, imageSize: S, threads, seed: opts.seed ?? 0 });
     try {
@@ -68,13 +73,13 @@ export async function benchData(opts: BenchDataOptions = {}): Promise<BenchDataR
         bench: 'data',
         images_per_s: Math.round((steps * B) / seconds),
         batches_per_s: Number((steps / seconds).toFixed(3)),
-        measured: `loader batches after ${warmup} warm-up: shard read + shuffle buffer + sharp decode of ${src}x${src} PNG + RandomResizedCrop(0.9-1) bicubic to ${S}x${S} + CLIP normalize + CLIP BPE tokenize (ctx 77), ${threads} worker threads`,
+        measured: `loader batches after ${warmup} warm-up: shard read + shuffle buffer + decode of ${opts.data ? 'the given shards' : `generated ${src}x${src} PNGs`} + RandomResizedCrop(0.9-1) bicubic to ${S}x${S} + CLIP normalize + CLIP BPE tokenize (ctx 77), ${threads} worker threads`,
         batch_size: B,
         steps,
         threads,
         image_size: S,
         source_image_size: src,
-        source_format: 'png',
+        source: opts.data ?? 'generated png',
         seconds: Number(seconds.toFixed(3)),
         cpu_s: Number(cpuS.toFixed(3)),
         images_per_cpu_s: Math.round((steps * B) / cpuS),
@@ -85,6 +90,6 @@ export async function benchData(opts: BenchDataOptions = {}): Promise<BenchDataR
       await loader.close();
     }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (!opts.data) await rm(dir, { recursive: true, force: true });
   }
 }
