@@ -35,6 +35,9 @@ export interface BenchEvalResult {
   batch_ms_median: number;
   batch_ms_min: number;
   startup_s: number;
+  /** Process CPU time (all threads) over the timed steps; on a shared machine images_per_cpu_s × cores bounds what free cores would give. */
+  cpu_seconds: number;
+  images_per_cpu_s: number;
 }
 
 export async function benchEval(opts: BenchEvalOptions = {}): Promise<BenchEvalResult> {
@@ -56,6 +59,7 @@ export async function benchEval(opts: BenchEvalOptions = {}): Promise<BenchEvalR
     for (let i = 0; i < warmup; i++) await session.run(feed);
     const startup = (performance.now() - t0) / 1000;
     const times: number[] = [];
+    const c1 = process.cpuUsage();
     const t1 = performance.now();
     for (let i = 0; i < steps; i++) {
       const s = performance.now();
@@ -63,6 +67,8 @@ export async function benchEval(opts: BenchEvalOptions = {}): Promise<BenchEvalR
       times.push(performance.now() - s);
     }
     const seconds = (performance.now() - t1) / 1000;
+    const cpu = process.cpuUsage(c1);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     times.sort((a, b) => a - b);
     return {
       bench: 'eval',
@@ -78,6 +84,8 @@ export async function benchEval(opts: BenchEvalOptions = {}): Promise<BenchEvalR
       batch_ms_median: Number(times[Math.floor(times.length / 2)]!.toFixed(2)),
       batch_ms_min: Number(times[0]!.toFixed(2)),
       startup_s: Number(startup.toFixed(3)),
+      cpu_seconds: Number(cpuSeconds.toFixed(3)),
+      images_per_cpu_s: Math.round((B * steps) / cpuSeconds),
     };
   } finally {
     await session.release();
