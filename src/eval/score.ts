@@ -44,6 +44,8 @@ export interface ScoreOptions {
   /** Heads by (member, head class list); filled as needed so datasets sharing a head build it once. */
   heads: Map<string, ZeroShotHead>;
   onHeadProgress?: (member: string, done: number, total: number) => void;
+  /** Called once the dataset is listed, with its image file count. */
+  onStart?: (files: number) => void;
   onImages?: (n: number) => void;
 }
 
@@ -80,6 +82,7 @@ function addLogits(out: Float32Array, rows: number[], feats: Float32Array, head:
 export async function scoreDataset(spec: DatasetSpec, o: ScoreOptions): Promise<DatasetScores> {
   const folder = spec.folder ?? readImageFolder(spec.root, spec.classes);
   const files = folder.samples.map((s) => s.file);
+  o.onStart?.(files.length * new Set(o.members.map((m) => m.model.imageSize)).size);
   const H = spec.headClassnames.length;
   const heads: ZeroShotHead[] = [];
   for (const [i, m] of o.members.entries()) heads.push(await headFor(o, m.model, i, spec.headClassnames));

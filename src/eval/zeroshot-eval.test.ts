@@ -1,11 +1,11 @@
 // End-to-end library tests on a tiny ImageFolder where a stub model's answers are known exactly: metrics, the
 // interval, unreadable images, error cases, head caching, output-mixing ensembles, result files.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../util/errors.js';
-import { oneHot, stubModel, writeColorPng, type Rgb } from './fixtures/stub-model.js';
+import { stubModel, writeColorPng, type Rgb } from './fixtures/stub-model.js';
 import { readResults } from './result.js';
 import { evaluateZeroShot } from './zeroshot-eval.js';
 

@@ -288,8 +288,6 @@ export async function evaluateZeroShot(o: ZeroShotEvalOptions): Promise<ZeroShot
     let ref: DatasetScores | undefined;
     const results: Result[] = [];
     for (const spec of ordered) {
-      const files = spec.folder?.samples.length;
-      o.onProgress?.({ kind: 'dataset', dataset: spec.name, total: files ?? 0 });
       const scores = await scoreDataset(spec, {
         members: mixed,
         templates,
@@ -297,6 +295,7 @@ export async function evaluateZeroShot(o: ZeroShotEvalOptions): Promise<ZeroShot
         batchSize: o.batchSize ?? 128,
         heads,
         onHeadProgress: (model, done, t) => o.onProgress?.({ kind: 'head', model, done, total: t }),
+        onStart: (total) => o.onProgress?.({ kind: 'dataset', dataset: spec.name, total }),
         onImages: (n) => o.onProgress?.({ kind: 'images', dataset: spec.name, n }),
       });
       if (scores.skipped.length)

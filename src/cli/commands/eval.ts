@@ -60,15 +60,18 @@ interface Flags {
 function progressReporter(): { on: (e: EvalProgress) => void; stop: () => void } {
   let bar: Progress | null = null;
   let label = '';
+  let headDone = 0;
   return {
     on(e) {
       if (e.kind === 'head') {
-        if (label !== `head ${e.model}`) {
+        if (label !== `head ${e.model}` || e.done < headDone) {
           bar?.stop();
           label = `head ${e.model}`;
+          headDone = 0;
           bar = progress(`zero-shot head ${e.model}`, e.total, 'texts');
         }
-        bar!.tick(0);
+        bar!.tick(e.done - headDone);
+        headDone = e.done;
         return;
       }
       if (e.kind === 'dataset') {
