@@ -56,8 +56,8 @@ function imagesUnder(dir: string, out: string[]): void {
 }
 
 /**
- * Class names of a plain ImageFolder: `classnames.json` (a list in sorted-folder order, or an object
- * folder → name), else `classes.json` (list of {dir, name}, as the testbed writes), else the folder names
+ * Class names of a plain ImageFolder: `classes.json` when it is a list of {dir, name} (as the testbed writes),
+ * else `classnames.json` (a list in sorted-folder order, or an object folder → name), else the folder names
  * with `_` read as spaces.
  */
 export function folderClassNames(root: string, dirs: readonly string[]): FolderClass[] {
@@ -70,6 +70,23 @@ export function folderClassNames(root: string, dirs: readonly string[]): FolderC
       throw new InputError(f, `not valid JSON (${(e as Error).message})`);
     }
   };
+  // classes.json ({dir, name} per class, as the testbed writes) maps folders to names explicitly: preferred.
+  if (existsSync(classesFile)) {
+    const v = readJson(classesFile);
+    const entries = Array.isArray(v) ? (v as { dir?: unknown; name?: unknown }[]) : [];
+    if (entries.length > 0 && entries.every((e) => typeof e?.dir === 'string' && typeof e.name === 'string')) {
+      const byDir = new Map<string, string>();
+      for (const o of entries) {
+        if (!dirs.includes(o.dir as string)) throw new InputError(root, `missing class folder '${String(o.dir)}' (class '${String(o.name)}', listed in classes.json)`);
+        byDir.set(o.dir as string, o.name as string);
+      }
+      return dirs.map((dir) => {
+        const name = byDir.get(dir);
+        if (name === undefined) throw new InputError(classesFile, `class folder '${dir}' has no class name here`);
+        return { dir, name };
+      });
+    }
+  }
   if (existsSync(namesFile)) {
     const v = readJson(namesFile);
     if (Array.isArray(v)) {
@@ -90,22 +107,6 @@ export function folderClassNames(root: string, dirs: readonly string[]): FolderC
       });
     }
     throw new InputError(namesFile, 'expected a list of class names or an object {folder: name}');
-  }
-  if (existsSync(classesFile)) {
-    const v = readJson(classesFile);
-    if (!Array.isArray(v)) throw new InputError(classesFile, 'expected a list of {dir, name}');
-    const byDir = new Map<string, string>();
-    for (const [i, e] of v.entries()) {
-      const o = e as { dir?: unknown; name?: unknown };
-      if (typeof o?.dir !== 'string' || typeof o.name !== 'string') throw new InputError(`${classesFile}: entry ${i + 1}`, 'expected {dir, name}');
-      if (!dirs.includes(o.dir)) throw new InputError(root, `missing class folder '${o.dir}' (class '${o.name}', listed in classes.json)`);
-      byDir.set(o.dir, o.name);
-    }
-    return dirs.map((dir) => {
-      const name = byDir.get(dir);
-      if (name === undefined) throw new InputError(classesFile, `class folder '${dir}' has no class name here`);
-      return { dir, name };
-    });
   }
   return dirs.map((dir) => ({ dir, name: dir.replace(/_/g, ' ') }));
 }

@@ -175,6 +175,21 @@ describe('errors name the input', () => {
     expect((err as Error).message).toMatch(/missing class folder 'g' \(class 'green'/);
   });
 
+  it('a class folder without a name in classnames.json', async () => {
+    const dir = join(root, 'named2');
+    await writeColorPng(join(dir, 'r', '0.png'), COLORS.red!);
+    await writeColorPng(join(dir, 'g', '0.png'), COLORS.green!);
+    writeFileSync(join(dir, 'classnames.json'), JSON.stringify({ r: 'red' }));
+    await expect(evaluateZeroShot({ members: [{ model: model(), weight: 1 }], imagefolder: dir, decodeThreads: 0 })).rejects.toThrow(/classnames\.json: class folder 'g' has no class name here/);
+    writeFileSync(join(dir, 'classnames.json'), JSON.stringify(['red', 'green']));
+    // A list follows the sorted folders (g, r): here it names folder g "red", so every answer is wrong.
+    const swapped = await evaluateZeroShot({ members: [{ model: model(), weight: 1 }], imagefolder: dir, decodeThreads: 0 });
+    expect(swapped.results[0]!.per_class).toEqual({ red: 0, green: 0 });
+    writeFileSync(join(dir, 'classnames.json'), JSON.stringify(['green', 'red']));
+    const { results } = await evaluateZeroShot({ members: [{ model: model(), weight: 1 }], imagefolder: dir, decodeThreads: 0, headClassnames: NAMES });
+    expect(results[0]!.per_class).toEqual({ green: 1, red: 1 });
+  });
+
   it('a dataset where every image is unreadable', async () => {
     const dir = join(root, 'broken');
     mkdirSync(join(dir, 'red'), { recursive: true });
