@@ -1,7 +1,8 @@
-// `cliplab demo --quick` end to end on the real commands (builds dist/ first via `npm test`): structural
-// facts only — every design present, every model evaluated on every set, lines fitted, report and plots written,
-// every job done once. Then a rerun finds everything done and runs nothing.
-import { spawnSync } from 'node:child_process';
+// `cliplab demo --quick` end to end on the real commands (builds dist/ first via `npm test`), killed with
+// SIGKILL mid-run and rerun: the rerun finishes without redoing finished jobs, and the outputs pass the
+// structural checks — every design present, every model evaluated on every set, lines fitted, report and
+// plots written. A third run finds everything done and runs nothing.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +17,28 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const SETS = ['noto-v1', 'fluent-emoji-high-contrast', 'emojione-monotone', 'noto-v1-distorted'];
 
 describe('cliplab demo --quick', () => {
-  it('runs the whole study and writes report.html, robustness.json, results and plots', { timeout: 600_000 }, () => {
+  it('survives a SIGKILL, resumes without redoing finished jobs, and writes report.html, robustness.json, results and plots', { timeout: 900_000 }, async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'cliplab-demo-')), 'demo');
+    // 1. Start the demo and kill the runner (not its job subprocesses: the rerun must reap them) mid-run.
+    const child = spawn(process.execPath, ['bin/cliplab.js', 'demo', '--quick', '--out', out], { cwd: repo, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    let doneBeforeKill: string[] = [];
+    for (let t0 = Date.now(); Date.now() - t0 < 400_000; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (!existsSync(join(out, STORE_FILE))) continue;
+      const s = new StudyStore(join(out, STORE_FILE));
+      const jobs = s.jobs();
+      s.close();
+      if (jobs.filter((j) => j.kind === 'train' && j.state === 'done').length >= 2 && jobs.some((j) => j.state === 'running')) {
+        child.kill('SIGKILL');
+        doneBeforeKill = jobs.filter((j) => j.state === 'done').map((j) => j.id);
+        break;
+      }
+    }
+    await exited;
+    expect(doneBeforeKill.length).toBeGreaterThanOrEqual(3);
+
+    // 2. Rerun to completion.
     const r = spawnSync(process.execPath, ['bin/cliplab.js', 'demo', '--quick', '--out', out, '--json'], { cwd: repo, encoding: 'utf8' });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { report: string; files: string[] };
@@ -56,13 +77,19 @@ describe('cliplab demo --quick', () => {
     const jobs = store.jobs();
     store.close();
     expect(jobs.length).toBe(plan.jobs.length);
-    expect(jobs.filter((j) => j.state !== 'done' || j.attempts !== 1)).toEqual([]);
+    expect(jobs.filter((j) => j.state !== 'done')).toEqual([]);
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    for (const id of doneBeforeKill) expect(byId.get(id)!.attempts, id).toBe(1);
+    const s1 = new StudyStore(join(out, STORE_FILE));
+    for (const id of doneBeforeKill) expect(s1.events(id).filter((e) => e.to === 'running').length, id).toBe(1);
+    s1.close();
+    expect(r.stderr).toMatch(/\((\d+) already done\)/);
 
     // A rerun redoes nothing.
     const again = spawnSync(process.execPath, ['bin/cliplab.js', 'demo', '--quick', '--out', out, '--json'], { cwd: repo, encoding: 'utf8' });
     expect(again.status, again.stderr.slice(-2000)).toBe(0);
     const s2 = new StudyStore(join(out, STORE_FILE));
-    expect(s2.jobs().every((j) => j.attempts === 1)).toBe(true);
+    expect(s2.jobs().map((j) => j.attempts)).toEqual(jobs.map((j) => j.attempts));
     s2.close();
   });
 });

@@ -108,6 +108,7 @@ export async function runSchedule(o: ScheduleOptions): Promise<ScheduleResult> {
     emit({ type: 'failed', job: store.job(job.id)!, error, willRetry });
   };
 
+  const aborted = signal ? abortPromise(signal) : null;
   for (;;) {
     if (signal?.aborted) break;
     const state = new Map(store.jobs().filter((j) => order.has(j.id)).map((j) => [j.id, j]));
@@ -132,7 +133,7 @@ export async function runSchedule(o: ScheduleOptions): Promise<ScheduleResult> {
       running.set(job.id, p);
     }
     if (running.size === 0) break;
-    await Promise.race([...running.values(), ...(signal ? [abortPromise(signal)] : [])]);
+    await Promise.race([...running.values(), ...(aborted ? [aborted] : [])]);
   }
   if (signal?.aborted) {
     result.interrupted = true;

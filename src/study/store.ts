@@ -174,13 +174,14 @@ export class StudyStore {
 
   /** pending|failed → running, attempts + 1. False when another claimant got there first (or it is done). */
   claim(id: string): boolean {
+    const before = this.job(id)?.state ?? null;
     const r = this.db
       .prepare(
         `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL, seconds = NULL, error = NULL, pid = NULL
          WHERE id = ? AND state IN ('pending', 'failed')`,
       )
       .run(now(), id);
-    if (r.changes === 1) this.event(id, 'pending', 'running');
+    if (r.changes === 1) this.event(id, before, 'running');
     return r.changes === 1;
   }
 
