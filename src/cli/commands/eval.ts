@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .option('--model-config <config>', 'model config name or JSON when no config.json sits beside the checkpoint')
     .option('--suite <name>', `evaluation suite: ${SUITES.join('|')} (needs --data-root)`)
     .option('--data-root <dir>', 'testbed directory (testbed.json) or folder holding the ImageNet-suite sets')
-    .option('--imagefolder <dir>', 'one ImageFolder (ROOT/<class>/<images>, class names from classnames.json or folder names)')
+    .option('--imagefolder <dir>', 'one ImageFolder (ROOT/<class>/<images>; class names from classes.json, classnames.json or the folder names)')
     .option('--datasets <a,b>', 'only these datasets of the suite')
     .option('--full', 'testbed: also evaluate the -full sets over every shared concept')
     .option('--classnames <file>', 'ImageFolder: score against a head over these class names (JSON list, a superset of the folders)')
