@@ -79,6 +79,17 @@ describe('cliplab eval', () => {
     expect((one.provenance as { templates: { name: string } }).templates.name).toBe('emoji');
   });
 
+  it('adds the -full sets with --full, not flagged reference', () => {
+    const r = cliplab('eval', '--model', runs[0]!, '--suite', 'testbed', '--data-root', testbed, '--out', join(root, 'full'), '--full', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const all = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Result);
+    expect(all).toHaveLength(8);
+    const full = all.find((x) => x.dataset === 'noto-v1-full')!;
+    expect(full.reference).toBe(false);
+    expect((full.classes as { id: string }).id).toMatch(/^testbed-full-\d+$/);
+    expect(all.filter((x) => x.reference).map((x) => x.dataset)).toEqual(['noto-v1']);
+  });
+
   it('mixes outputs of an ensemble', () => {
     const out = join(root, 'ens');
     const r = cliplab('eval', '--model', runs[0]!, '--ensemble', `${runs[0]}:0.5,${runs[1]}:0.5`, '--imagefolder', join(testbed, 'eval', 'noto-v1'), '--out', out, '--no-cache');
