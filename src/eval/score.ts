@@ -34,6 +34,8 @@ export interface DatasetScores {
   headLogits: Float32Array;
   skipped: SkippedImage[];
   ignoredDirs: string[];
+  /** Wall seconds: the whole dataset, spent waiting for decoded batches, and in the image encoders. */
+  timing: { seconds: number; decodeWait: number; encode: number };
 }
 
 export interface ScoreOptions {
@@ -90,10 +92,19 @@ export async function scoreDataset(spec: DatasetSpec, o: ScoreOptions): Promise<
   const ok = new Uint8Array(files.length).fill(1);
   const reasons = new Map<number, string>();
   const sizes = [...new Set(o.members.map((m) => m.model.imageSize))];
+  const t0 = performance.now();
+  let waitMs = 0;
+  let encodeMs = 0;
   for (const size of sizes) {
     const group = o.members.map((m, i) => ({ ...m, head: heads[i]! })).filter((m) => m.model.imageSize === size);
     const plane = 3 * size * size;
-    for await (const b of decodeBatches(o.pool, files, { size, batchSize: o.batchSize, borderCrop: spec.borderCrop })) {
+    const batches = decodeBatches(o.pool, files, { size, batchSize: o.batchSize, borderCrop: spec.borderCrop });
+    for (;;) {
+      const tw = performance.now();
+      const next = await batches.next();
+      waitMs += performance.now() - tw;
+      if (next.done) break;
+      const b = next.value;
       const rows: number[] = [];
       for (let i = 0; i < b.n; i++) {
         if (b.ok[i]) rows.push(b.start + i);
@@ -110,7 +121,10 @@ export async function scoreDataset(spec: DatasetSpec, o: ScoreOptions): Promise<
         }
         for (const m of group) {
           const D = m.model.embedDim;
-          const feats = normalizeRows(await m.model.encodeImages(packed, rows.length), D);
+          const te = performance.now();
+          const emb = await m.model.encodeImages(packed, rows.length);
+          encodeMs += performance.now() - te;
+          const feats = normalizeRows(emb, D);
           addLogits(all, rows, feats, m.head.weights, H, D, ZERO_SHOT_LOGIT_SCALE * m.weight);
         }
       }
@@ -128,7 +142,8 @@ export async function scoreDataset(spec: DatasetSpec, o: ScoreOptions): Promise<
     r++;
   }
   const skipped = [...reasons].sort((a, b) => a[0] - b[0]).map(([i, reason]) => ({ file: files[i]!, reason }));
-  return { spec, n, nFiles: files.length, labels, headLogits, skipped, ignoredDirs: folder.ignoredDirs };
+  const timing = { seconds: (performance.now() - t0) / 1000, decodeWait: waitMs / 1000, encode: encodeMs / 1000 };
+  return { spec, n, nFiles: files.length, labels, headLogits, skipped, ignoredDirs: folder.ignoredDirs, timing };
 }
 
 /** Class logits [n, classes.length] from head logits [n, H]: each class's logit is the max over its columns. */

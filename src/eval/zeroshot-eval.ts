@@ -235,6 +235,13 @@ function toResult(s: DatasetScores, id: Identity, templates: TemplateSet, ref: D
     templates: { name: templates.name, count: templates.templates.length, sha256_16: templates.hash },
     logit_scale: ZERO_SHOT_LOGIT_SCALE,
     border_crop: spec.borderCrop,
+    // Image pass only (heads excluded): decode_wait_s is time the encoder sat waiting for decoded batches.
+    timing: {
+      seconds: +s.timing.seconds.toFixed(3),
+      images_per_s: Math.round(s.nFiles / Math.max(s.timing.seconds, 1e-9)),
+      decode_wait_s: +s.timing.decodeWait.toFixed(3),
+      encode_s: +s.timing.encode.toFixed(3),
+    },
     cliplab_version: version,
     created: new Date().toISOString(),
     host: hostname(),
