@@ -46,6 +46,8 @@ export interface ZeroShotEvalOptions {
   templates?: string;
   /** Result `design`; default the run's params.json / summary.json `design`, else "unknown". */
   design?: string;
+  /** Result `design_info`; default the run's (single model) or the ensemble's members and weights. */
+  designInfo?: Result['design_info'];
   /** Result `model` id; default from the run directory (or the members' ids for an ensemble). */
   modelId?: string;
   /** Images per encoder call; default 128. */
@@ -290,6 +292,7 @@ export async function evaluateZeroShot(o: ZeroShotEvalOptions): Promise<ZeroShot
   const version = cliplabVersion();
   try {
     const id = identity(o, mixed, warn);
+    if (o.designInfo) id.designInfo = DesignInfoSchema.parse(o.designInfo);
     const heads = new Map<string, ZeroShotHead>();
     const ordered = [...specs.filter((s) => s.reference), ...specs.filter((s) => !s.reference)];
     let ref: DatasetScores | undefined;
