@@ -12,7 +12,8 @@ import { matchStateDict, writeCheckpoint } from '../models/checkpoint.js';
 import { readSafetensors, toFloat32, type NamedTensor } from '../models/safetensors.js';
 import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars, stateName } from '../nn/adamw.js';
-import { openLoader, type Batch, type DataLoader, type DataPosition } from '../data/loader/index.js';
+import type { Batch, DataPosition } from '../data/loader/index.js';
+import { PrefetchedBatches } from './prefetch.js';
 import { buildTrainGraph, initialTrainState } from './train-graph.js';
 import { expectedStateDict, NUM_BATCHES } from './state-dict.js';
 import { cosineLr } from './schedule.js';
@@ -35,6 +36,8 @@ export interface TrainResult {
   wall_s: number;
   /** Images per second over the steps this invocation ran (data loading included). */
   images_per_s: number;
+  /** Seconds the loop waited for the data loader (the rest of the loop's time is the ORT step). */
+  data_wait_s: number;
   /** True when the run stopped early (stopAfterStep / signal) and can be resumed. */
   stopped: boolean;
   /** RUN/model.safetensors, or null when stopped early. */
@@ -124,7 +127,8 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
   await writeJsonAtomic(P.params, params);
   await prepareRunDir(P, startStep);
 
-  const loader = await openLoader({
+  // The loader runs on its own thread, 3 batches ahead: ORT's run blocks this thread during each step.
+  const loader = await PrefetchedBatches.open({
     sources: params.data.map((path, i) => ({ path, weight: params.proportions[i] })),
     batchSize: params.batch_size,
     imageSize: cfg.vision_cfg.image_size,
@@ -134,7 +138,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     prefetchBatches: 3,
     scale: params.crop_scale,
     position,
-  }).catch(async (e: unknown) => {
+  }, 3).catch(async (e: unknown) => {
     await runner.release();
     throw e;
   });
@@ -160,14 +164,17 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
   let stopped = false;
   let stepsDone = startStep;
   let trainedImages = 0;
+  let dataWaitS = 0;
   const tLoop = performance.now();
   let tPrev = tLoop;
-  // Prefetch: the next batch is assembled while ORT runs this step (the workers decode ahead meanwhile).
   let next: Promise<Batch | null> = loader.next();
   next.catch(() => {});
   try {
     for (let step = startStep; step < params.total_steps; step++) {
+      const tWait = performance.now();
       const batch = await next;
+      const waitMs = performance.now() - tWait;
+      dataWaitS += waitMs / 1000;
       if (!batch) throw new Error('data loader ended early');
       next = loader.next();
       next.catch(() => {});
@@ -203,6 +210,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
         lr,
         logit_scale: (out['forward.logit_scale']!.data as Float32Array)[0]!,
         images_per_s: round(batch.n / ((now - tPrev) / 1000)),
+        data_wait_ms: round(waitMs),
       };
       tPrev = now;
       appendFileSync(P.log, JSON.stringify(entry) + '\n');
@@ -243,6 +251,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     final_loss: lastLoss,
     wall_s: round((performance.now() - t0) / 1000),
     images_per_s: round(loopS > 0 ? trainedImages / loopS : 0),
+    data_wait_s: round(dataWaitS),
     stopped,
     model: modelFile,
   };

@@ -71,6 +71,8 @@ export interface StepLog {
   lr: number;
   logit_scale: number;
   images_per_s: number;
+  /** Time this step waited for its batch (0 when the loader kept ahead). */
+  data_wait_ms: number;
 }
 
 /** Every resolved setting (RUN/params.json). */
