@@ -7,8 +7,9 @@ import type { Robustness } from '../analysis/robustness-types.js';
 import { writeAnalysis } from '../analysis/write-analysis.js';
 import { readResults } from '../eval/result.js';
 import { InputError } from '../util/errors.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { type Executor, LocalProcessExecutor, killGroup, processMatches } from './executor.js';
+import { findingsMarkdown, studyFindings } from './findings.js';
 import { type JobContext, jobWork, studyLayout } from './jobs.js';
 import { type StudyPlan, planStudy } from './plan.js';
 import { writeSourceSamples } from './samples.js';
@@ -124,10 +125,13 @@ export async function analyzeStudy(
     ...(existsSync(samplesDir) ? { samplesDir } : {}),
   });
   const written = await writeAnalysis(out, robustness, { png: true });
+  const findings = studyFindings(robustness, results);
+  await writeJsonAtomic(join(out, 'findings.json'), findings);
+  await writeFileAtomic(join(out, 'findings.md'), findingsMarkdown(findings));
   info(`analysis: ${written.json}`);
   const report = join(out, 'report.html');
   const res = await executor.run({ jobId: 'report', args: ['report', '--in', out, '--out', report], logFile: join(layout.logs, 'report.log') });
-  const files = [written.json, written.markdown, ...written.csv, ...written.plots];
+  const files = [written.json, written.markdown, ...written.csv, ...written.plots, join(out, 'findings.json'), join(out, 'findings.md')];
   if (res.code !== 0) {
     const why = res.tail.split('\n').filter(Boolean).pop() ?? `exit ${res.code}`;
     return { robustness, files, report: null, reportError: why };
