@@ -4,9 +4,9 @@ import { add, mul, div, erf, sigmoid, sqrt, maximum } from './ops/elementwise.js
 import { sum, mean } from './ops/reduce.js';
 import { reshape } from './ops/shape.js';
 
-/** Exact GELU: x * Φ(x). */
+/** Exact GELU: x * Φ(x), written as x·0.5·(1 + erf(x / √2)) — the form ORT's GeluFusion recognizes. */
 export function gelu(x: Tensor): Tensor {
-  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+  return mul(mul(x, 0.5), add(erf(div(x, Math.SQRT2)), 1));
 }
 
 /** OpenAI CLIP's QuickGELU: x * sigmoid(1.702 x). */

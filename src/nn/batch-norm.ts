@@ -31,6 +31,9 @@ export function batchNorm2d(
     updates.push({ name: `${name}.running_var`, value: add(mul(rv, 1 - momentum), mul(unbiased, momentum)) });
     return y;
   }
-  const as4 = (t: Tensor) => reshape(t, [1, channels, 1, 1]);
-  return add(mul(div(sub(x, as4(rm)), sqrt(add(as4(rv), eps))), as4(w)), as4(b));
+  // Eval mode as x·scale + shift (what torch's CPU inference kernel computes): with frozen weights ORT
+  // folds scale and shift into constants and fuses them into the preceding convolution.
+  const scale = div(w, sqrt(add(rv, eps)));
+  const shift = sub(b, mul(rm, scale));
+  return add(mul(x, reshape(scale, [1, channels, 1, 1])), reshape(shift, [1, channels, 1, 1]));
 }

@@ -18,6 +18,8 @@ export interface BenchTrainOptions {
   warmup: number;
   threads?: number;
   device?: Device;
+  /** ORT intra-op spinning (default on, as ORT). */
+  spinning?: boolean;
 }
 
 export interface BenchTrainResult {
@@ -26,8 +28,11 @@ export interface BenchTrainResult {
   batch: number;
   threads: number | null;
   device: Device;
+  spinning: boolean;
   steps: number;
   images_per_s: number;
+  /** Process CPU seconds per image (all threads): a load-independent measure of work. */
+  cpu_ms_per_image: number;
   step_ms_median: number;
   step_ms: number[];
   session_build_s: number;
@@ -47,7 +52,7 @@ export async function sgemmGflops(threads?: number, device: Device = 'cpu'): Pro
   const n = 1024;
   const g = new Graph('sgemm');
   g.output('c', matmul(g.input('a', [n, n]), g.input('b', [n, n])));
-  const s = await Session.create(g, { threads, device });
+  const s = await Session.create(g, { threads, device, spinning: false });
   const rng = new Rng(1);
   const a = { data: Float32Array.from({ length: n * n }, () => rng.normal()), shape: [n, n] };
   const b = { data: Float32Array.from({ length: n * n }, () => rng.normal()), shape: [n, n] };
@@ -70,7 +75,7 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
   const B = opts.batchSize;
   const t0 = performance.now();
   const tg = buildTrainGraph(cfg, { batchSize: B, adamw });
-  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, initClip(cfg, 0)), { threads: opts.threads, device: opts.device });
+  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, initClip(cfg, 0)), { threads: opts.threads, device: opts.device, spinning: opts.spinning });
   const buildS = (performance.now() - t0) / 1000;
 
   // A fixed random batch as in the peer benchmark: N(0,1) images; SOT, random ids, EOT, zero padding.
@@ -87,11 +92,14 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
   }
   const feeds = { images: { data: images, shape: [B, 3, s, s] }, text: { data: text, shape: [B, ctx] } };
   const times: number[] = [];
+  let cpu0 = process.cpuUsage();
   for (let step = 1; step <= opts.warmup + opts.steps; step++) {
+    if (step === opts.warmup + 1) cpu0 = process.cpuUsage();
     const t = performance.now();
     await runner.step({ ...feeds, ...scalarFeeds(adamwScalars(adamw, 1e-3, step)) }, ['loss']);
     if (step > opts.warmup) times.push(performance.now() - t);
   }
+  const cpu = process.cpuUsage(cpu0);
   await runner.release();
   const total = times.reduce((a, b) => a + b, 0) / 1000;
   const imagesPerS = (B * opts.steps) / total;
@@ -104,8 +112,10 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     batch: B,
     threads: opts.threads ?? null,
     device: opts.device ?? 'cpu',
+    spinning: opts.spinning !== false,
     steps: opts.steps,
     images_per_s: round(imagesPerS),
+    cpu_ms_per_image: Math.round(((cpu.user + cpu.system) / 1000 / (B * opts.steps)) * 1000) / 1000,
     step_ms_median: round(median(times)),
     step_ms: times.map(round),
     session_build_s: round(buildS),

@@ -58,6 +58,7 @@ interface TrainFlags {
   warmup?: string;
   threads?: string;
   device?: string;
+  spin: boolean;
 }
 
 function registerBenchTrain(bench: Command): void {
@@ -70,6 +71,7 @@ function registerBenchTrain(bench: Command): void {
     .option('--warmup <n>', 'untimed steps first (default 3)')
     .option('--threads <t>', 'intra-op threads (default: all cores)')
     .option('--device <d>', 'cpu|cuda (default cpu)')
+    .option('--no-spin', 'ORT intra-op threads wait without spinning (better on a shared machine)')
     .action(async (f: TrainFlags) => {
       const result = await benchTrain({
         model: f.model,
@@ -78,6 +80,7 @@ function registerBenchTrain(bench: Command): void {
         warmup: nonNegativeInt('--warmup', f.warmup, 3),
         threads: f.threads === undefined ? undefined : positiveInt('--threads', f.threads, 2),
         device: choiceFlag('--device', f.device, ['cpu', 'cuda'] as const, 'cpu'),
+        spinning: f.spin,
       });
       process.stdout.write(JSON.stringify(result) + '\n');
     });
