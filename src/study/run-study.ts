@@ -8,7 +8,7 @@ import { writeAnalysis } from '../analysis/write-analysis.js';
 import { readResults } from '../eval/result.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
-import { type Executor, LocalProcessExecutor, killGroup, processMatches } from './executor.js';
+import { type Executor, LocalProcessExecutor, killGroup, processIdentity, processMatches } from './executor.js';
 import { findingsMarkdown, studyFindings } from './findings.js';
 import { type JobContext, jobWork, studyLayout } from './jobs.js';
 import { type StudyPlan, planStudy } from './plan.js';
@@ -70,6 +70,12 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
   const executor = o.executor ?? new LocalProcessExecutor(o.jobs ?? 1);
   const ctx: JobContext = { plan, layout, threads: o.threads };
   try {
+    // One runner per study directory: a second one would hand the first one's running jobs back.
+    const holder = store.getMeta('runner') ?? '';
+    const holderPid = Number(holder.split(':')[0]);
+    if (holderPid > 0 && holderPid !== process.pid && processIdentity(holderPid) === holder)
+      throw new InputError(out, `another study runner (pid ${holderPid}) is working on this directory; wait for it or stop it`);
+    store.setMeta('runner', processIdentity(process.pid) ?? String(process.pid));
     store.setMeta('spec', JSON.stringify(o.spec.spec));
     store.setMeta('spec_source', o.spec.where);
     await writeJsonAtomic(join(out, 'study-spec.json'), o.spec.spec);
@@ -95,6 +101,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
     outcome.seconds = (Date.now() - t0) / 1000;
     return outcome;
   } finally {
+    if (store.getMeta('runner') === (processIdentity(process.pid) ?? String(process.pid))) store.setMeta('runner', '');
     store.close();
   }
 }

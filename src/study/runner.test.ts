@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LocalProcessExecutor } from './executor.js';
+import { LocalProcessExecutor, processIdentity } from './executor.js';
 import { runStudy } from './run-study.js';
 import { readStudySpec } from './spec.js';
 import { STORE_FILE, StudyStore } from './store.js';
@@ -142,6 +142,25 @@ describe('study runner (fake cliplab)', () => {
     const second = await run(out);
     expect(second.schedule.ran.sort()).toEqual(['eval/ens-twemoji50-noto50-s2-seed0', 'eval/noto-s2-seed0', 'train/noto-s2-seed0']);
     expect(second.analysis?.robustness.models.length).toBeGreaterThan(0);
+  });
+
+  it('refuses to run while another live runner holds the study directory', async () => {
+    const out = tmp();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const s = storeOf(out);
+      s.setMeta('runner', processIdentity(other.pid!)!);
+      s.close();
+      await expect(run(out)).rejects.toThrow(/another study runner \(pid \d+\) is working on this directory/);
+    } finally {
+      const gone = new Promise((r) => other.once('exit', r));
+      other.kill('SIGKILL');
+      await gone;
+    }
+    // A dead holder does not block.
+    const r = await run(out);
+    expect(r.schedule.failed).toEqual([]);
   });
 
   it('a changed spec redoes exactly the jobs whose inputs changed', async () => {
