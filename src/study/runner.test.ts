@@ -21,7 +21,7 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'cliplab-study-'));
 }
 
-function run(out: string, spec = tinySpec, jobs = 2) {
+function run(out: string, spec = tinySpec, jobs = 4) {
   return runStudy({ spec: readStudySpec(spec), out, executor: new LocalProcessExecutor(jobs, { bin: fake }) });
 }
 
