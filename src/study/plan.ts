@@ -62,13 +62,6 @@ function hash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }
 
-function designKey(d: DesignSpec): DesignKind {
-  if ('source' in d) return 'source';
-  if ('mix' in d) return 'mixture';
-  if ('filter' in d) return 'filtered';
-  return 'ensemble';
-}
-
 function checkProportions(where: string, p: Record<string, number>): void {
   const entries = Object.entries(p);
   if (entries.length === 0) throw new InputError(where, 'empty proportion list');
@@ -235,11 +228,11 @@ export function planStudy(loaded: LoadedSpec, outDir: string): StudyPlan {
   }
 
   const models: ModelPlan[] = designs.flatMap((d) => d.sizes.flatMap((size) => d.seeds.map((seed) => ({ id: modelId(d.name, size.name, seed), design: d.name, size, seed }))));
-  return { loaded, sources, dataRoot, buildsTestbed, designs, models, jobs: jobGraph(loaded, designs, models, buildsTestbed), baseline };
+  return { loaded, sources, dataRoot, buildsTestbed, designs, models, jobs: jobGraph(loaded, designs, buildsTestbed), baseline };
 }
 
 /** The job graph with fingerprints chained through dependencies (a changed input resets everything after it). */
-function jobGraph(loaded: LoadedSpec, designs: DesignPlan[], models: ModelPlan[], buildsTestbed: boolean): JobDefinition[] {
+function jobGraph(loaded: LoadedSpec, designs: DesignPlan[], buildsTestbed: boolean): JobDefinition[] {
   const { spec } = loaded;
   const jobs: JobDefinition[] = [];
   const fp = new Map<string, string>();
@@ -279,6 +272,5 @@ function jobGraph(loaded: LoadedSpec, designs: DesignPlan[], models: ModelPlan[]
     }
   };
   for (const d of designs) visit(d);
-  void models;
   return jobs;
 }

@@ -112,16 +112,6 @@ export async function runSchedule(o: ScheduleOptions): Promise<ScheduleResult> {
   for (;;) {
     if (signal?.aborted) break;
     const state = new Map(store.jobs().filter((j) => order.has(j.id)).map((j) => [j.id, j]));
-    const isBlocked = (id: string, seen = new Set<string>()): string | null => {
-      for (const d of state.get(id)?.deps ?? []) {
-        if (gaveUp.has(d)) return d;
-        if (seen.has(d)) continue;
-        seen.add(d);
-        const b = isBlocked(d, seen);
-        if (b) return b;
-      }
-      return null;
-    };
     const ready = ids
       .map((id) => state.get(id)!)
       .filter((j) => (j.state === 'pending' || j.state === 'failed') && !running.has(j.id) && !gaveUp.has(j.id))
