@@ -38,6 +38,8 @@ export interface TrainResult {
   images_per_s: number;
   /** Seconds the loop waited for the data loader (the rest of the loop's time is the ORT step). */
   data_wait_s: number;
+  /** Process CPU time (every thread: ORT, loader, main) per trained image, in ms: comparable under load. */
+  cpu_ms_per_image: number;
   /** True when the run stopped early (stopAfterStep / signal) and can be resumed. */
   stopped: boolean;
   /** RUN/model.safetensors, or null when stopped early. */
@@ -120,7 +122,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
   // Frozen parameters are plain inputs of the step graph: fed every step, never updated.
   const frozenFeeds: Record<string, HostTensor> = {};
   for (const s of tg.ps.specs) if (s.trainable && frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
-  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), { threads: params.threads ?? undefined, device: params.device });
+  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), { threads: params.threads ?? undefined, device: params.device, spinning: params.spinning });
 
   // The run directory: config, every resolved setting, the log cut back to the checkpoint we resume from.
   await writeJsonAtomic(P.config, cfg);
@@ -166,6 +168,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
   let trainedImages = 0;
   let dataWaitS = 0;
   const tLoop = performance.now();
+  const cpu0 = process.cpuUsage();
   let tPrev = tLoop;
   let next: Promise<Batch | null> = loader.next();
   next.catch(() => {});
@@ -233,6 +236,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
 
   // ---------------------------------------------------------------- final model and summary
   const loopS = (performance.now() - tLoop) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   let modelFile: string | null = null;
   const steps = stepsDone;
   if (!stopped) {
@@ -252,6 +256,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     wall_s: round((performance.now() - t0) / 1000),
     images_per_s: round(loopS > 0 ? trainedImages / loopS : 0),
     data_wait_s: round(dataWaitS),
+    cpu_ms_per_image: trainedImages ? Math.round(((cpu.user + cpu.system) / trainedImages) * 10) / 10000 : 0,
     stopped,
     model: modelFile,
   };

@@ -50,6 +50,8 @@ export interface TrainOptions {
   /** Data loader worker threads; default 1. */
   workers?: number;
   device?: Device;
+  /** Let ORT's intra-op threads busy-wait between ops; default false (they would take cores from the loader). */
+  spinning?: boolean;
   /** Also write checkpoints/latest every N steps; 0 = only at the end of each epoch. Default 200. */
   checkpointEvery?: number;
   /** Stop after this step as if interrupted (latest checkpoint written; resumable). For tests and budgets. */
@@ -102,6 +104,7 @@ export interface ResolvedParams {
   threads: number | null;
   workers: number;
   device: Device;
+  spinning: boolean;
   checkpoint_every: number;
   dataset_size: number;
   source_sizes: number[];
@@ -193,6 +196,7 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
     threads: o.threads ?? null,
     workers: o.workers ?? 1,
     device: o.device ?? 'cpu',
+    spinning: o.spinning ?? false,
     checkpoint_every: o.checkpointEvery ?? 200,
     dataset_size: datasetSize,
     source_sizes: sourceSizes,
@@ -224,6 +228,7 @@ export function mergeResumeOptions(o: TrainOptions, saved: ResolvedParams): Trai
     threads: o.threads ?? saved.threads ?? undefined,
     workers: o.workers ?? saved.workers,
     device: o.device ?? saved.device,
+    spinning: o.spinning ?? saved.spinning,
     checkpointEvery: o.checkpointEvery ?? saved.checkpoint_every,
   };
   return merged;

@@ -30,6 +30,7 @@ interface Flags {
   threads?: string;
   workers?: string;
   device?: string;
+  spin?: boolean;
   checkpointEvery?: string;
   stopAfter?: string;
   json?: boolean;
@@ -69,6 +70,7 @@ export function toTrainOptions(f: Flags): TrainOptions {
     threads: opt(f.threads, (v) => intFlag('--threads', v, 0)),
     workers: opt(f.workers, (v) => intFlag('--workers', v, 0, 0)),
     device: opt(f.device, (v) => choiceFlag('--device', v, ['cpu', 'cuda'] as const, 'cpu')),
+    spinning: f.spin,
     checkpointEvery: opt(f.checkpointEvery, (v) => intFlag('--checkpoint-every', v, 0, 0)),
     stopAfterStep: opt(f.stopAfter, (v) => intFlag('--stop-after', v, 0)),
   };
@@ -101,6 +103,7 @@ export function register(program: Command): void {
     .option('--threads <t>', 'ORT intra-op threads (default: all cores)')
     .option('--workers <w>', 'data loader worker threads; 0 = main thread (default 1)')
     .option('--device <d>', 'cpu|cuda (default cpu)')
+    .option('--spin', "let ORT's threads busy-wait between ops (default off: they would take the loader's cores)")
     .option('--checkpoint-every <n>', 'also write checkpoints/latest every n steps; 0 = per epoch only (default 200)')
     .option('--stop-after <n>', 'stop after step n with a resumable checkpoint (budgeted runs)')
     .option('--json', 'print the summary as JSON')
