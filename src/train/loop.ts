@@ -99,18 +99,22 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     throw new InputError('--batch-size', `${params.batch_size} is larger than the dataset (${params.dataset_size} samples in ${o.data.join(', ')})`);
   if (saved) checkResumeParams(params, saved, P.params);
 
-  // ---------------------------------------------------------------- model
-  const frozen = (n: string): boolean => (params.lock_image && n.startsWith('visual.')) || (params.lock_text && isTextTower(n));
+  // ---------------------------------------------------------------- optimizer
+  // AdamW inside the step graph (OpenCLIP's decay rule, logit-scale clamp, optional global-norm clipping); the
+  // host feeds the per-step scalars (lr from cosineLr, bias corrections) in float64 as PyTorch computes them.
   const adamw = { beta1: params.beta1, beta2: params.beta2, eps: params.eps, weightDecay: params.weight_decay, clipGradNorm: params.grad_clip ?? undefined };
-  const tg = buildTrainGraph(cfg, { batchSize: params.batch_size, adamw, frozen });
+  const frozen = (n: string): boolean => (params.lock_image && n.startsWith('visual.')) || (params.lock_text && isTextTower(n));
 
-  let values = initWeights ?? initClip(cfg, params.seed);
+  // ---------------------------------------------------------------- model
+  const tg = buildTrainGraph(cfg, { batchSize: params.batch_size, adamw, frozen });
+  const resuming = o.resume === true && existsSync(P.latest);
+  let values = initWeights ?? (resuming ? new Map<string, Float32Array>() : initClip(cfg, params.seed));
   let moments: Map<string, Float32Array> | undefined;
   let numBatches = new Map<string, bigint>();
   let startStep = 0;
   let samplesSeen = 0;
   let position: DataPosition | undefined;
-  if (o.resume && existsSync(P.latest)) {
+  if (resuming) {
     const ck = await readTrainCheckpoint(P.latest, cfg, tg.trainable);
     if (ck.trainer.seed !== params.seed) throw new InputError(P.latest, `seed ${ck.trainer.seed} differs from ${params.seed}`);
     ({ values, moments, numBatches } = ck);
