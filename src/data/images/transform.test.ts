@@ -137,3 +137,17 @@ describe('PNG fast path', () => {
     expect(() => decodePngFast(rgb.subarray(0, rgb.length - 30))).toThrow();
   });
 });
+
+describe('decoded-image cache', () => {
+  it('gives the same pixels on a revisit, and callers cannot change the cached copy', async () => {
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer();
+    const opts = { size: 64, mode: 'eval' as const };
+    const first = await transformToRgb(new Uint8Array(png), opts);
+    const expected = Uint8Array.from(first);
+    first.fill(0);
+    const second = await transformToRgb(new Uint8Array(png), opts);
+    expect(second).not.toBe(first);
+    expect(Array.from(second.subarray(0, 6))).toEqual([200, 40, 90, 200, 40, 90]);
+    expect(second).toEqual(expected);
+  });
+});

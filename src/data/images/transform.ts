@@ -5,6 +5,7 @@ import { CliplabError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
 import { sniffDimensions } from './header.js';
 import { decodePngFast } from './png.js';
+import { createHash } from 'node:crypto';
 import { cropResizeRgb } from './resample.js';
 
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -107,6 +108,29 @@ async function decodeSmall(bytes: Uint8Array, input: SharpOptions): Promise<{ da
 }
 
 /**
+ * Decoded small images, by content hash: training revisits every image each epoch, and decoding a PNG
+ * costs more than the crop, resize and normalize together. Bounded by bytes held; oldest entries go first.
+ */
+const decoded = new Map<string, { data: Uint8Array; width: number; height: number }>();
+let decodedBytes = 0;
+const DECODE_CACHE_BYTES = 256 * 1024 * 1024;
+
+async function decodeSmallCached(bytes: Uint8Array, input: SharpOptions): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const key = createHash('sha1').update(bytes).digest('base64');
+  const hit = decoded.get(key);
+  if (hit) return hit;
+  const info = decodePngFast(bytes) ?? (await decodeSmall(bytes, input));
+  decoded.set(key, info);
+  decodedBytes += info.data.byteLength;
+  for (const [k, v] of decoded) {
+    if (decodedBytes <= DECODE_CACHE_BYTES) break;
+    decoded.delete(k);
+    decodedBytes -= v.data.byteLength;
+  }
+  return info;
+}
+
+/**
  * Decodes, crops and resizes to S×S RGB bytes (HWC). Small images are decoded by sharp and resampled in JS
  * (PIL-style bicubic on the crop); large ones go through sharp's own extract + resize (shrink-on-load).
  * Throws ImageDecodeError.
@@ -123,10 +147,10 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
     if (!w || !h) throw new Error('no image dimensions');
     if (w * h > input.limitInputPixels) throw new Error('Input image exceeds pixel limit');
     if (w * h <= JS_RESAMPLE_MAX_AREA * S * S) {
-      const info = decodePngFast(bytes) ?? (await decodeSmall(bytes, input));
+      const info = await decodeSmallCached(bytes, input);
       const rgb = info.data;
       const box = opts.mode === 'train' ? randomResizedCropBox(info.width, info.height, rng!, opts.scale, opts.ratio) : centerBox(info.width, info.height);
-      if (box.left === 0 && box.top === 0 && box.width === S && box.height === S && info.width === S) return rgb;
+      if (box.left === 0 && box.top === 0 && box.width === S && box.height === S && info.width === S) return rgb.slice(); // a copy: the decoded pixels stay cached
       return cropResizeRgb(rgb, info.width, box, S, S);
     }
     let img = sharp(bytes, input);
