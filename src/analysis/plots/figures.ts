@@ -54,7 +54,7 @@ function scatterPanel(r: Robustness, dataset: string, designDomain: string[]): J
     scale: { domain: yAxis.domain, zero: false, nice: false },
     axis: { values: yAxis.values, labelExpr: yAxis.labelExpr, grid: true },
   };
-  const color = { field: 'design', type: 'nominal', scale: { domain: designDomain }, legend: { title: 'design' } };
+  const color = { field: 'design', type: 'nominal', scale: { domain: designDomain, scheme: designDomain.length > 10 ? 'tableau20' : 'tableau10' }, legend: { title: 'design' } };
   return {
     width: PANEL_W,
     height: PANEL_H,
