@@ -2,7 +2,7 @@
 // manifest.json. Deterministic (same spec + seed → byte-identical output), atomic per shard, and resumable.
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, resolve, relative } from 'node:path';
 import { CliplabError, InputError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
@@ -103,7 +103,7 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
   if (clip) {
     const factory = o.clipScorerFactory ?? getClipScorerFactory();
     if (!factory) throw new InputError(`${where}: filters.clipScore.checkpoint`, 'no CLIP scorer is available in this build (the model engine is not wired to dataset build)');
-    scorer = await factory(join(baseDir, clip.checkpoint));
+    scorer = await factory(resolve(baseDir, clip.checkpoint));
   }
   const counts = resolveCounts(spec);
   const seen = new Set<string>();
@@ -226,7 +226,7 @@ async function spool(o: BuildOptions, p: Plan, shardLists: string[][], shardSize
 export async function buildDataset(o: BuildOptions): Promise<{ manifest: Manifest; resumed: boolean }> {
   const { spec, out } = o;
   const shardSize = spec.shardSize ?? 1000;
-  const shardLists = await Promise.all(spec.sources.map((s) => listShards(join(o.baseDir, s.path))));
+  const shardLists = await Promise.all(spec.sources.map((s) => listShards(resolve(o.baseDir, s.path))));
   const specHash = createHash('sha256')
     .update(stable({ spec, shards: shardLists.map((l) => l.map((s) => relative(o.baseDir, s))) }))
     .digest('hex');
