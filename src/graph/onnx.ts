@@ -3,7 +3,7 @@ import onnxProto from 'onnx-proto';
 import { GraphError } from '../util/errors.js';
 import { getOp, type Attrs, type EmitCtx } from './registry.js';
 import type { Graph, HostData, Tensor } from './graph.js';
-import type { DType } from './types.js';
+import { type DType, scalarData } from './types.js';
 
 const { onnx } = onnxProto;
 export const OPSET = 18;
@@ -82,13 +82,7 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
       if (!name) {
         name = `_c${constCache.size}`;
         constCache.set(key, name);
-        const data =
-          dtype === 'float64' ? Float64Array.of(value)
-          : dtype === 'float32' ? Float32Array.of(value)
-          : dtype === 'int64' ? BigInt64Array.of(BigInt(value))
-          : dtype === 'int32' ? Int32Array.of(value)
-          : Uint8Array.of(value ? 1 : 0);
-        initializers.push({ name, dataType: ELEM[dtype], dims: [], rawData: bytesOf(data) });
+        initializers.push({ name, dataType: ELEM[dtype], dims: [], rawData: bytesOf(scalarData(value, dtype)) });
       }
       return name;
     },

@@ -60,3 +60,14 @@ export function normAxis(axis: number, rank: number, op: string): number {
   if (a < 0 || a >= rank) throw new GraphError(`${op}: axis ${axis} out of range for rank ${rank}`);
   return a;
 }
+
+/** A one-element typed array holding `value` in `dtype`. */
+export function scalarData(value: number, dtype: DType): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array {
+  switch (dtype) {
+    case 'float64': return Float64Array.of(value);
+    case 'float32': return Float32Array.of(value);
+    case 'int64': return BigInt64Array.of(BigInt(value));
+    case 'int32': return Int32Array.of(value);
+    default: return Uint8Array.of(value ? 1 : 0);
+  }
+}

@@ -2,19 +2,13 @@
 import { GraphError } from '../../util/errors.js';
 import { defineOp } from '../registry.js';
 import { Tensor } from '../graph.js';
-import { broadcastShapes, isFloat, shapeStr, type DType, type TensorType } from '../types.js';
+import { broadcastShapes, isFloat, shapeStr, scalarData, type DType, type TensorType } from '../types.js';
 
 /** A tensor, or a number lifted to a scalar constant of the other operand's dtype. */
 export type Operand = Tensor | number;
 
 export function scalar(like: Tensor, value: number, dtype: DType = like.dtype): Tensor {
-  const data =
-    dtype === 'float64' ? Float64Array.of(value)
-    : dtype === 'float32' ? Float32Array.of(value)
-    : dtype === 'int64' ? BigInt64Array.of(BigInt(value))
-    : dtype === 'int32' ? Int32Array.of(value)
-    : Uint8Array.of(value ? 1 : 0);
-  return like.graph.constant(data, [], dtype);
+  return like.graph.constant(scalarData(value, dtype), [], dtype);
 }
 
 function lift2(a: Operand, b: Operand, op: string): [Tensor, Tensor] {
