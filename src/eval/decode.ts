@@ -1,12 +1,8 @@
 // Eval-time image decoding: read files, optional border crop (ObjectNet's 2 pixels), resize shortest side +
 // center crop (bicubic), CLIP normalize. Runs on a pool of worker threads (inline with 0 threads) and streams
 // batches in order with several in flight, so the encoder does not wait on decoding.
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { WorkerPool, workerEntry } from '../util/worker-pool.js';
 import sharp from 'sharp';
 import { ImageDecodeError, preprocessImage } from '../data/images/transform.js';
 
@@ -68,76 +64,14 @@ export async function decodeFiles(task: DecodeTask): Promise<DecodeResult> {
   return { n, images, ok, errors };
 }
 
-/** The worker script: `decode-worker.js` when compiled; from sources (vitest, tsx) a bootstrap through tsx's tsImport. */
-function workerEntry(): URL {
-  const js = new URL('./decode-worker.js', import.meta.url);
-  if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(js))) return js;
-  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsxApi = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const ts = JSON.stringify(new URL('./decode-worker.ts', import.meta.url).href);
-  const boot = `const { tsImport } = await import(${JSON.stringify(tsxApi)}); await tsImport(${ts}, ${ts});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
-}
-
-interface Pending {
-  resolve: (r: DecodeResult) => void;
-  reject: (e: Error) => void;
-  worker: number;
-}
-
 /** Worker threads that decode file lists; `threads = 0` decodes inline (sharp still uses libuv's pool). */
-export class DecodePool {
-  private readonly workers: Worker[] = [];
-  private readonly load: number[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
-  private failure: Error | null = null;
-
-  constructor(readonly threads: number) {
-    for (let w = 0; w < threads; w++) {
-      const worker = new Worker(workerEntry());
-      worker.on('message', (msg: { id: number; result?: DecodeResult; error?: string }) => {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        this.load[p.worker]!--;
-        if (msg.error !== undefined) p.reject(new Error(`decode worker: ${msg.error}`));
-        else p.resolve(msg.result!);
-      });
-      worker.on('error', (e) => this.fail(e));
-      worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`decode worker exited with code ${code}`));
-      });
-      this.workers.push(worker);
-      this.load.push(0);
-    }
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(e);
-    }
+export class DecodePool extends WorkerPool<DecodeTask, DecodeResult> {
+  constructor(threads: number) {
+    super(threads, () => workerEntry(import.meta.url, 'decode-worker'), decodeFiles, 'decode worker');
   }
 
   decode(task: DecodeTask): Promise<DecodeResult> {
-    if (this.workers.length === 0) return decodeFiles(task);
-    if (this.failure) return Promise.reject(this.failure);
-    let w = 0;
-    for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[w]!) w = i;
-    const id = this.nextId++;
-    this.load[w]!++;
-    return new Promise<DecodeResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, worker: w });
-      this.workers[w]!.postMessage({ id, task });
-    });
-  }
-
-  async close(): Promise<void> {
-    const ws = this.workers.splice(0);
-    this.failure ??= new Error('decode pool closed');
-    await Promise.all(ws.map((w) => w.terminate()));
+    return this.run(task);
   }
 }
 

@@ -1,22 +1,9 @@
 // Batches from the data loader running on its own thread (src/train/prefetch-worker.ts), `depth` batches ahead:
 // ORT's run blocks the main thread, so a loader on the main thread could not assemble the next batch meanwhile.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../util/worker-pool.js';
 import { CliplabError } from '../util/errors.js';
 import type { Batch, LoaderOptions } from '../data/loader/index.js';
-
-/** `prefetch-worker.js` when compiled; from sources (vitest, tsx) a bootstrap that loads the .ts via tsx. */
-function workerEntry(): URL {
-  const js = new URL('./prefetch-worker.js', import.meta.url);
-  if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(js))) return js;
-  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsxApi = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const ts = JSON.stringify(new URL('./prefetch-worker.ts', import.meta.url).href);
-  return new URL(`data:text/javascript,${encodeURIComponent(`const { tsImport } = await import(${JSON.stringify(tsxApi)}); await tsImport(${ts}, ${ts});`)}`);
-}
 
 type Message =
   | { type: 'open' }
@@ -35,7 +22,7 @@ export class PrefetchedBatches {
 
   /** Opens the loader on its thread; rejects (with the loader's message) when it cannot open. */
   static async open(opts: LoaderOptions, depth = 2): Promise<PrefetchedBatches> {
-    const worker = new Worker(workerEntry());
+    const worker = new Worker(workerEntry(import.meta.url, 'prefetch-worker'));
     const p = new PrefetchedBatches(worker);
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (m: Message) => {
