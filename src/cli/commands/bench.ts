@@ -2,22 +2,12 @@
 // `eval` are added by their owners as entries of `benchSubcommands`.
 import type { Command } from 'commander';
 import { benchData } from '../../data/loader/bench.js';
-import { InputError } from '../../util/errors.js';
 import { benchTrain } from '../../train/bench.js';
-import { choiceFlag } from '../args.js';
+import { choiceFlag, intFlag } from '../args.js';
 import { registerBenchEval } from './eval.js';
 
-function positiveInt(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\s*\d+\s*$/.test(value) || Number(value) < 1) throw new InputError(flag, `expected a positive integer, got '${value}'`);
-  return Number(value);
-}
-
-function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\s*\d+\s*$/.test(value)) throw new InputError(flag, `expected a non-negative integer, got '${value}'`);
-  return Number(value);
-}
+const positiveInt = (flag: string, value: string | undefined, fallback: number): number => intFlag(flag, value, fallback, 1);
+const nonNegativeInt = (flag: string, value: string | undefined, fallback: number): number => intFlag(flag, value, fallback, 0);
 
 interface DataFlags {
   batchSize?: string;

@@ -3,11 +3,10 @@ import type { Command } from 'commander';
 import { buildTestbed, TESTBED_DEFAULTS } from '../../data/testbed/index.js';
 import { InputError } from '../../util/errors.js';
 import { info } from '../../util/log.js';
+import { intFlag } from '../args.js';
 
-function intFlag(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\s*\d+\s*$/.test(value)) throw new InputError(flag, `expected a non-negative integer, got '${value}'`);
-  return Number(value);
+function optionalInt(flag: string, value: string | undefined): number | undefined {
+  return value === undefined ? undefined : intFlag(flag, value, 0, 0);
 }
 
 function fractionFlag(flag: string, value: string | undefined): number | undefined {
@@ -47,13 +46,13 @@ export function register(program: Command): void {
       const t0 = Date.now();
       const m = await buildTestbed({
         out: flags.out,
-        imageSize: intFlag('--image-size', flags.imageSize),
+        imageSize: optionalInt('--image-size', flags.imageSize),
         misaligned: fractionFlag('--misaligned', flags.misaligned),
-        seed: intFlag('--seed', flags.seed),
-        concepts: intFlag('--concepts', flags.concepts),
-        perConcept: intFlag('--per-concept', flags.perConcept),
-        evalViews: intFlag('--eval-views', flags.evalViews),
-        evalViewsFull: intFlag('--eval-views-full', flags.evalViewsFull),
+        seed: optionalInt('--seed', flags.seed),
+        concepts: optionalInt('--concepts', flags.concepts),
+        perConcept: optionalInt('--per-concept', flags.perConcept),
+        evalViews: optionalInt('--eval-views', flags.evalViews),
+        evalViewsFull: optionalInt('--eval-views-full', flags.evalViewsFull),
       });
       const seconds = (Date.now() - t0) / 1000;
       const summary = {
