@@ -95,6 +95,37 @@ describe('JS bicubic resample', () => {
   });
 });
 
+describe('JS bicubic resample: Pillow arithmetic', () => {
+  const row = (values: number[]): Uint8Array => Uint8Array.from(values.flatMap((v) => [v, v, v]));
+  const red = (rgb: Uint8Array): number[] => Array.from(rgb.filter((_, i) => i % 3 === 0));
+
+  it('gives the values worked by hand from Pillow 8-bit fixed-point resampling, overshoot clipped', async () => {
+    const { cropResizeRgb } = await import('./resample.js');
+    // 2 → 4 (enlarging): weights (1.0882, −0.0882) at the ends, so 100, 200 → 91 …; 0, 255 overshoots below 0
+    expect(red(cropResizeRgb(row([100, 200]), 2, { left: 0, top: 0, width: 2, height: 1 }, 4, 1))).toEqual([91, 121, 179, 209]);
+    expect(red(cropResizeRgb(row([0, 255]), 2, { left: 0, top: 0, width: 2, height: 1 }, 4, 1))).toEqual([0, 53, 202, 255]);
+    // 5 → 3 (shrinking: the support widens by 5/3)
+    expect(red(cropResizeRgb(row([10, 20, 250, 30, 40]), 5, { left: 0, top: 0, width: 5, height: 1 }, 3, 1))).toEqual([14, 156, 36]);
+    // the crop box offsets into the source row
+    expect(red(cropResizeRgb(row([7, 7, 100, 200, 7]), 5, { left: 2, top: 0, width: 2, height: 1 }, 4, 1))).toEqual([91, 121, 179, 209]);
+  });
+
+  it('copies exactly at scale 1, keeps flat images flat, and writes at an offset without touching the rest', async () => {
+    const { cropResizeRgb } = await import('./resample.js');
+    const img = Uint8Array.from({ length: 9 * 7 * 3 }, (_, i) => (i * 37) % 256);
+    expect(cropResizeRgb(img, 9, { left: 0, top: 0, width: 9, height: 7 }, 9, 7)).toEqual(img);
+    const flat = new Uint8Array(30 * 20 * 3).fill(173);
+    for (const [w, h, S] of [[30, 20, 12], [17, 11, 40], [29, 19, 29]] as const) {
+      expect(cropResizeRgb(flat, 30, { left: 30 - w, top: 20 - h, width: w, height: h }, S, S).every((v) => v === 173)).toBe(true);
+    }
+    const out = new Uint8Array(5 + 4 * 4 * 3 + 5).fill(9);
+    cropResizeRgb(flat, 30, { left: 0, top: 0, width: 30, height: 20 }, 4, 4, out, 5);
+    expect(Array.from(out.subarray(0, 5))).toEqual([9, 9, 9, 9, 9]);
+    expect(out.subarray(5, 5 + 48).every((v) => v === 173)).toBe(true);
+    expect(Array.from(out.subarray(53))).toEqual([9, 9, 9, 9, 9]);
+  });
+});
+
 describe('header sniffing', () => {
   it('reads the dimensions of png, jpg and webp (lossy and lossless) like sharp does', async () => {
     const { sniffDimensions } = await import('./header.js');

@@ -131,12 +131,13 @@ async function decodeSmallCached(bytes: Uint8Array, input: SharpOptions): Promis
 }
 
 /**
- * Decodes, crops and resizes to S×S RGB bytes (HWC). Small images are decoded by sharp and resampled in JS
- * (PIL-style bicubic on the crop); large ones go through sharp's own extract + resize (shrink-on-load).
- * Throws ImageDecodeError.
+ * Decodes, crops and resizes to S×S RGB bytes (HWC), written into `out` at `offset` (a new array when omitted);
+ * returns `out`. Small images are decoded by sharp and resampled in JS (PIL-style bicubic on the crop); large
+ * ones go through sharp's own extract + resize (shrink-on-load). Throws ImageDecodeError.
  */
-export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, rng?: Rng): Promise<Uint8Array> {
+export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, rng?: Rng, out?: Uint8Array, offset = 0): Promise<Uint8Array> {
   const S = opts.size;
+  const target = out ?? new Uint8Array(S * S * 3);
   const input = { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' as const };
   try {
     if (opts.mode === 'train' && !rng) throw new Error('train transform needs an Rng');
@@ -148,10 +149,12 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
     if (w * h > input.limitInputPixels) throw new Error('Input image exceeds pixel limit');
     if (w * h <= JS_RESAMPLE_MAX_AREA * S * S) {
       const info = await decodeSmallCached(bytes, input);
-      const rgb = info.data;
       const box = opts.mode === 'train' ? randomResizedCropBox(info.width, info.height, rng!, opts.scale, opts.ratio) : centerBox(info.width, info.height);
-      if (box.left === 0 && box.top === 0 && box.width === S && box.height === S && info.width === S) return rgb.slice(); // a copy: the decoded pixels stay cached
-      return cropResizeRgb(rgb, info.width, box, S, S);
+      if (box.left === 0 && box.top === 0 && box.width === S && box.height === S && info.width === S) {
+        target.set(info.data, offset); // a copy: the decoded pixels stay cached
+        return target;
+      }
+      return cropResizeRgb(info.data, info.width, box, S, S, target, offset);
     }
     let img = sharp(bytes, input);
     if (opts.mode === 'train') {
@@ -166,7 +169,8 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.width !== S || info.height !== S) throw new Error(`unexpected output size ${info.width}x${info.height}`);
-    return toRgb(data, info.channels, S * S);
+    target.set(toRgb(data, info.channels, S * S), offset);
+    return target;
   } catch (e) {
     throw e instanceof ImageDecodeError ? e : classify(e);
   }
@@ -200,7 +204,7 @@ function luts(mean: readonly number[], std: readonly number[]): Float32Array[] {
   return l;
 }
 
-/** Writes normalized CHW floats of an S×S RGB (HWC) image into `out` at `offset`. */
+/** Writes normalized CHW floats of the S×S RGB (HWC) image at `rgb[from …]` into `out` at `offset`. */
 export function normalizeInto(
   rgb: Uint8Array,
   size: number,
@@ -208,10 +212,11 @@ export function normalizeInto(
   offset = 0,
   mean: readonly [number, number, number] = CLIP_MEAN,
   std: readonly [number, number, number] = CLIP_STD,
+  from = 0,
 ): void {
   const [l0, l1, l2] = luts(mean, std) as [Float32Array, Float32Array, Float32Array];
   const plane = size * size;
-  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+  for (let i = 0, p = from; i < plane; i++, p += 3) {
     out[offset + i] = l0[rgb[p]!]!;
     out[offset + plane + i] = l1[rgb[p + 1]!]!;
     out[offset + 2 * plane + i] = l2[rgb[p + 2]!]!;
