@@ -34,6 +34,8 @@ export interface TrainResult {
   final_loss: number | null;
   /** Seconds this invocation took, setup included. */
   wall_s: number;
+  /** Seconds this invocation spent in the training loop (steps, data waits, checkpoints). */
+  loop_s: number;
   /** Images per second over the steps this invocation ran (data loading included). */
   images_per_s: number;
   /** Seconds the loop waited for the data loader (the rest of the loop's time is the ORT step). */
@@ -258,6 +260,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     samples_seen: samplesSeen,
     final_loss: lastLoss,
     wall_s: round((performance.now() - t0) / 1000),
+    loop_s: round(loopS),
     images_per_s: round(loopS > 0 ? trainedImages / loopS : 0),
     data_wait_s: round(dataWaitS),
     cpu_ms_per_image: trainedImages ? Math.round(((cpu.user + cpu.system) / trainedImages) * 10) / 10000 : 0,

@@ -47,7 +47,7 @@ export interface TrainOptions {
   seed?: number;
   /** ORT intra-op threads; default ORT's choice (all cores). */
   threads?: number;
-  /** Data loader worker threads; default 1. */
+  /** Extra decode threads under the loader thread; default 0 (decode on the loader thread: the least CPU). */
   workers?: number;
   device?: Device;
   /** Let ORT's intra-op threads busy-wait between ops; default false (they would take cores from the loader). */
@@ -194,7 +194,7 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
     init: o.init ? resolve(o.init) : null,
     seed: o.seed ?? 0,
     threads: o.threads ?? null,
-    workers: o.workers ?? 1,
+    workers: o.workers ?? 0,
     device: o.device ?? 'cpu',
     spinning: o.spinning ?? false,
     checkpoint_every: o.checkpointEvery ?? 200,

@@ -1,12 +1,14 @@
-// Batch prefetch thread: runs the data loader off the main thread (which ORT's synchronous run blocks), and
-// posts finished batches ahead of the training step, as many as the main thread has granted credits for.
+// Batch prefetch thread: runs the data loader off the main thread (which ORT's synchronous run blocks) and
+// writes finished batches into the shared ring of batch buffers, as far ahead as free slots allow.
 import { parentPort } from 'node:worker_threads';
-import { openLoader, type DataLoader, type LoaderOptions } from '../data/loader/index.js';
+import { openLoader, type BatchBuffers, type DataLoader, type LoaderOptions } from '../data/loader/index.js';
+import type { SlotBatch } from './prefetch.js';
 
-type Request = { type: 'open'; opts: LoaderOptions; credits: number } | { type: 'credit' } | { type: 'close' };
+type Request = { type: 'open'; opts: LoaderOptions; slots: BatchBuffers[] } | { type: 'free'; slot: number } | { type: 'close' };
 
 let loader: DataLoader | null = null;
-let credits = 0;
+let slots: BatchBuffers[] = [];
+const free: number[] = [];
 let producing = false;
 let closing = false;
 
@@ -18,15 +20,16 @@ async function produce(): Promise<void> {
   if (producing || !loader) return;
   producing = true;
   try {
-    while (credits > 0 && !closing) {
-      const b = await loader.next();
+    while (free.length > 0 && !closing) {
+      const slot = free.shift()!;
+      const b = await loader.next(slots[slot]);
       if (closing) break;
-      credits--;
       if (!b) {
         parentPort!.postMessage({ type: 'end' });
         break;
       }
-      parentPort!.postMessage({ type: 'batch', batch: b }, [b.images.buffer as ArrayBuffer, b.text.buffer as ArrayBuffer]);
+      const batch: SlotBatch = { n: b.n, keys: b.keys, sources: b.sources, position: b.position, slot };
+      parentPort!.postMessage({ type: 'batch', batch });
     }
   } catch (e) {
     fail(e);
@@ -37,14 +40,15 @@ async function produce(): Promise<void> {
 
 parentPort!.on('message', (msg: Request) => {
   if (msg.type === 'open') {
-    credits = msg.credits;
+    slots = msg.slots;
+    free.push(...slots.keys());
     openLoader(msg.opts).then((l) => {
       loader = l;
       parentPort!.postMessage({ type: 'open' });
       void produce();
     }, fail);
-  } else if (msg.type === 'credit') {
-    credits++;
+  } else if (msg.type === 'free') {
+    free.push(msg.slot);
     void produce();
   } else {
     closing = true;

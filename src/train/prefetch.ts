@@ -1,29 +1,50 @@
-// Batches from the data loader running on its own thread (src/train/prefetch-worker.ts), `depth` batches ahead:
+// Batches from the data loader running on its own thread (src/train/prefetch-worker.ts), a few batches ahead:
 // ORT's run blocks the main thread, so a loader on the main thread could not assemble the next batch meanwhile.
+// Batches are written into a fixed ring of shared buffers and copied out into two buffers of this thread
+// (onnxruntime-node does not take shared memory), so no step allocates batch memory or moves it between
+// threads: per-batch allocations and transfers made V8 collect garbage every step.
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../util/worker-pool.js';
 import { CliplabError } from '../util/errors.js';
-import type { Batch, LoaderOptions } from '../data/loader/index.js';
+import type { Batch, BatchBuffers, LoaderOptions } from '../data/loader/index.js';
+
+/** A batch as the loader thread announces it: which slot of the ring holds its arrays. */
+export type SlotBatch = Omit<Batch, 'images' | 'text'> & { slot: number };
 
 type Message =
   | { type: 'open' }
-  | { type: 'batch'; batch: Batch }
+  | { type: 'batch'; batch: SlotBatch }
   | { type: 'end' }
   | { type: 'closed' }
   | { type: 'error'; name: string; message: string };
 
 export class PrefetchedBatches {
-  private readonly ready: (Batch | null)[] = [];
-  private waiter: { resolve: (b: Batch | null) => void; reject: (e: Error) => void } | null = null;
+  private readonly ready: (SlotBatch | null)[] = [];
+  /** Where batches are copied for the step: two, as the loop takes batch k + 1 while step k still reads batch k. */
+  private readonly own: BatchBuffers[];
+  private taken = 0;
+  private waiter: { resolve: (b: SlotBatch | null) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
   private closed: Promise<void> | null = null;
 
-  private constructor(private readonly worker: Worker) {}
+  private constructor(
+    private readonly worker: Worker,
+    private readonly slots: BatchBuffers[],
+    private readonly batchSize: number,
+  ) {
+    this.own = [0, 1].map(() => ({ images: new Float32Array(slots[0]!.images.length), text: new BigInt64Array(slots[0]!.text.length) }));
+  }
 
-  /** Opens the loader on its thread; rejects (with the loader's message) when it cannot open. */
+  /** Opens the loader on its thread, `depth` batches ahead; rejects (with the loader's message) when it cannot open. */
   static async open(opts: LoaderOptions, depth = 2): Promise<PrefetchedBatches> {
+    const S = opts.imageSize;
+    const ctx = opts.contextLength ?? 77;
+    const slots = Array.from({ length: depth }, () => ({
+      images: new Float32Array(new SharedArrayBuffer(opts.batchSize * 3 * S * S * 4)),
+      text: new BigInt64Array(new SharedArrayBuffer(opts.batchSize * ctx * 8)),
+    }));
     const worker = new Worker(workerEntry(import.meta.url, 'prefetch-worker'));
-    const p = new PrefetchedBatches(worker);
+    const p = new PrefetchedBatches(worker, slots, opts.batchSize);
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (m: Message) => {
         if (m.type === 'open') resolve();
@@ -37,7 +58,7 @@ export class PrefetchedBatches {
         reject(e);
         p.fail(e);
       });
-      worker.postMessage({ type: 'open', opts, credits: depth });
+      worker.postMessage({ type: 'open', opts, slots });
     }).catch(async (e: unknown) => {
       await worker.terminate();
       throw e;
@@ -55,6 +76,21 @@ export class PrefetchedBatches {
     } else this.ready.push(b);
   }
 
+  /** Copies a slot's batch into this thread's next buffer and gives the slot back to the loader thread. */
+  private take(sb: SlotBatch | null): Batch | null {
+    if (!sb) return null;
+    const { slot, ...rest } = sb;
+    const src = this.slots[slot]!;
+    const dst = this.own[this.taken++ % 2]!;
+    const plane = src.images.length / this.batchSize;
+    const ctx = src.text.length / this.batchSize;
+    dst.images.set(src.images.subarray(0, rest.n * plane));
+    dst.text.set(src.text.subarray(0, rest.n * ctx));
+    if (!this.closed) this.worker.postMessage({ type: 'free', slot });
+    const full = rest.n === this.batchSize;
+    return { ...rest, images: full ? dst.images : dst.images.subarray(0, rest.n * plane), text: full ? dst.text : dst.text.subarray(0, rest.n * ctx) };
+  }
+
   private fail(e: Error): void {
     this.failure = e;
     const w = this.waiter;
@@ -62,22 +98,11 @@ export class PrefetchedBatches {
     w?.reject(e);
   }
 
-  /** The next batch (null after the last one); grants the thread one more batch ahead. */
+  /** The next batch (null after the last one). Its arrays are reused two batches later: read them before then. */
   next(): Promise<Batch | null> {
-    if (this.ready.length) {
-      this.worker.postMessage({ type: 'credit' });
-      return Promise.resolve(this.ready.shift()!);
-    }
+    if (this.ready.length) return Promise.resolve(this.take(this.ready.shift()!));
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiter = {
-        resolve: (b) => {
-          this.worker.postMessage({ type: 'credit' });
-          resolve(b);
-        },
-        reject,
-      };
-    });
+    return new Promise<SlotBatch | null>((resolve, reject) => (this.waiter = { resolve, reject })).then((b) => this.take(b));
   }
 
   async close(): Promise<void> {

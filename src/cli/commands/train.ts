@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .option('--resume', 'continue from RUN/checkpoints/latest.safetensors (settings from RUN/params.json)')
     .option('--seed <s>', 'random seed (default 0)')
     .option('--threads <t>', 'ORT intra-op threads (default: all cores)')
-    .option('--workers <w>', 'data loader worker threads; 0 = main thread (default 1)')
+    .option('--workers <w>', 'extra decode threads for the data loader; 0 = decode on the loader thread itself (default 0; raise it when the step waits for data)')
     .option('--device <d>', 'cpu|cuda (default cpu)')
     .option('--spin', "let ORT's threads busy-wait between ops (default off: they would take the loader's cores)")
     .option('--checkpoint-every <n>', 'also write checkpoints/latest every n steps; 0 = per epoch only (default 200)')
@@ -132,6 +132,9 @@ export function register(program: Command): void {
         (bar as Progress | null)?.stop();
         process.off('SIGINT', onSigint);
       });
+      // The step waiting for data more than 5% of the time means the loader, not the model, sets the pace.
+      if (result.data_wait_s > 0.05 * result.loop_s)
+        info(`cliplab train: the step waited ${result.data_wait_s.toFixed(1)} s for data; more --workers (decode threads) may help`);
       if (f.json) process.stdout.write(JSON.stringify(result) + '\n');
       else
         process.stdout.write(

@@ -104,4 +104,24 @@ describe('loader', () => {
     expect(sizes).toEqual([3, 3, 2]);
     expect(keys).toEqual(Array.from({ length: 8 }, (_, i) => `b${String(i).padStart(6, '0')}`));
   });
+
+  it('writes into given buffers the batches it would allocate, views for a short last batch, and refuses wrong sizes', async () => {
+    const opts: LoaderOptions = { sources: [{ path: b }], batchSize: 3, imageSize: 8, contextLength: 10, mode: 'eval', loop: false, threads: 0 };
+    const plain = await take(opts, 3);
+    const loader = await openLoader(opts);
+    try {
+      const into = { images: new Float32Array(3 * 3 * 8 * 8), text: new BigInt64Array(3 * 10) };
+      for (const [i, want] of plain.entries()) {
+        const got = (await loader.next(into))!;
+        expect(got.images.buffer).toBe(into.images.buffer);
+        expect(got.keys).toEqual(want.keys);
+        expect(Array.from(got.images)).toEqual(Array.from(want.images));
+        expect(Array.from(got.text)).toEqual(Array.from(want.text));
+        expect(got.images.length).toBe(i < 2 ? 3 * 192 : 2 * 192); // 8 samples: 3, 3, 2
+      }
+      await expect(loader.next({ images: new Float32Array(5), text: new BigInt64Array(30) })).rejects.toThrow(/576 image values/);
+    } finally {
+      await loader.close();
+    }
+  });
 });

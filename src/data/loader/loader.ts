@@ -2,7 +2,7 @@
 // sample, decode/augment/tokenize on worker threads with prefetch, fixed-size batches and an exact data position.
 import { InputError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import type { TransformOptions } from '../images/transform.js';
+import { CLIP_MEAN, CLIP_STD, normalizeInto, type TransformOptions } from '../images/transform.js';
 import { countFromSizesJson, listShards } from '../shards/list.js';
 import { newReadStats, type ReadStats } from '../shards/reader.js';
 import { endlessOrder, seedFrom, type OrderedRecord } from './order.js';
@@ -57,6 +57,12 @@ export interface Batch {
   sources: number[];
   /** Position after this batch: pass it as `position` to resume with the next batch. */
   position: DataPosition;
+}
+
+/** Preallocated arrays a batch can be written into: [batchSize, 3, S, S] images and [batchSize, ctx] tokens. */
+export interface BatchBuffers {
+  images: Float32Array;
+  text: BigInt64Array;
 }
 
 interface FeedItem {
@@ -241,17 +247,23 @@ export class DataLoader {
     });
   }
 
-  /** The next batch, or null after the last one (only when loop is false). */
-  async next(): Promise<Batch | null> {
-    if (this.finished) return null;
+  /**
+   * The next batch, or null after the last one (only when loop is false). With `into`, the batch is written
+   * there and its arrays are views of it (reusing buffers spares an allocation per batch, and the garbage
+   * collections that brings); otherwise into new arrays.
+   */
+  async next(into?: BatchBuffers): Promise<Batch | null> {
     const { batchSize: B, imageSize: S, contextLength: ctx } = this.opts;
     const plane = 3 * S * S;
-    const images = new Float32Array(B * plane);
-    const text = new BigInt64Array(B * ctx);
+    if (into && (into.images.length !== B * plane || into.text.length !== B * ctx))
+      throw new InputError('into', `batch buffers must hold ${B * plane} image values and ${B * ctx} token ids`);
+    if (this.finished) return null;
+    const images = into?.images ?? new Float32Array(B * plane);
+    const text = into?.text ?? new BigInt64Array(B * ctx);
     const keys: string[] = [];
     const sources: number[] = [];
     const draws = this.drawSources(this.pos.batches);
-    const pos = this.pos.sources.map((s) => ({ ...s }));
+    const last: (OrderedRecord | undefined)[] = new Array(this.feeds.length);
     let n = 0;
     while (n < B) {
       const s = draws[n]!;
@@ -261,20 +273,29 @@ export class DataLoader {
         break;
       }
       const o = item.order;
-      pos[s] = { name: pos[s]!.name, epoch: o.epoch, consumed: o.index + 1, shardsDone: o.shardsDone } satisfies SourcePosition;
+      last[s] = o;
       if (!item.chunk.ok[item.i]) {
         this.stats.corruptImages++;
         continue;
       }
-      images.set(item.chunk.images.subarray(item.i * plane, (item.i + 1) * plane), n * plane);
+      normalizeInto(item.chunk.rgb, S, images, n * plane, CLIP_MEAN, CLIP_STD, item.i * plane);
       text.set(item.chunk.text.subarray(item.i * ctx, (item.i + 1) * ctx), n * ctx);
       keys.push(item.key);
       sources.push(s);
       n++;
     }
     if (n === 0) return null;
+    const pos = this.pos.sources.map((p, s): SourcePosition => {
+      const o = last[s];
+      return o ? { name: p.name, epoch: o.epoch, consumed: o.index + 1, shardsDone: o.shardsDone } : { ...p };
+    });
     this.pos = { ...this.pos, batches: this.pos.batches + 1, samples: this.pos.samples + n, sources: pos };
-    const batch: Batch = n === B ? { n, images, text, keys, sources, position: this.position() } : { n, images: images.slice(0, n * plane), text: text.slice(0, n * ctx), keys, sources, position: this.position() };
+    const batch: Batch =
+      n === B
+        ? { n, images, text, keys, sources, position: this.position() }
+        : into
+          ? { n, images: images.subarray(0, n * plane), text: text.subarray(0, n * ctx), keys, sources, position: this.position() }
+          : { n, images: images.slice(0, n * plane), text: text.slice(0, n * ctx), keys, sources, position: this.position() };
     return batch;
   }
 

@@ -1,7 +1,7 @@
 // Decode + augment + normalize + tokenize one chunk of samples: the work a loader worker thread does
 // (also run inline when the loader has no threads).
 import { Rng } from '../../util/rng.js';
-import { ImageDecodeError, preprocessImage, type TransformOptions } from '../images/transform.js';
+import { ImageDecodeError, transformToRgb, type TransformOptions } from '../images/transform.js';
 
 export interface ChunkItem {
   image: Uint8Array;
@@ -18,8 +18,9 @@ export interface ChunkTask {
 
 export interface ChunkResult {
   n: number;
-  /** [n, 3, S, S]; rows of failed items are zeros. */
-  images: Float32Array;
+  /** [n, S, S, 3] RGB bytes after the crop and resize (normalized when the batch is assembled: a quarter of the
+   * bytes to pass between threads); rows of failed items are zeros. */
+  rgb: Uint8Array;
   /** [n, contextLength]. */
   text: BigInt64Array;
   /** 1 = ok, 0 = image failed to decode. */
@@ -44,7 +45,7 @@ export async function processChunk(task: ChunkTask): Promise<ChunkResult> {
   const { items, transform, contextLength } = task;
   const n = items.length;
   const plane = 3 * transform.size * transform.size;
-  const images = new Float32Array(n * plane);
+  const rgb = new Uint8Array(n * plane);
   const ok = new Uint8Array(n);
   const errors = new Array<string>(n).fill('');
   const tokenize = await loadTokenize();
@@ -52,11 +53,11 @@ export async function processChunk(task: ChunkTask): Promise<ChunkResult> {
     items.map(async (it, i) => {
       try {
         const rng = transform.mode === 'train' ? new Rng(BigInt(it.augSeed)) : undefined;
-        await preprocessImage(it.image, transform, rng, images, i * plane);
+        await transformToRgb(it.image, transform, rng, rgb, i * plane);
         ok[i] = 1;
       } catch (e) {
         if (!(e instanceof ImageDecodeError)) throw e;
-        images.fill(0, i * plane, (i + 1) * plane);
+        rgb.fill(0, i * plane, (i + 1) * plane);
         errors[i] = e.message;
       }
     }),
@@ -65,5 +66,5 @@ export async function processChunk(task: ChunkTask): Promise<ChunkResult> {
     items.map((it) => it.caption),
     contextLength,
   );
-  return { n, images, text, ok, errors };
+  return { n, rgb, text, ok, errors };
 }

@@ -1,4 +1,4 @@
-// Loader worker thread: receives chunks of encoded samples, answers with normalized images and token ids.
+// Loader worker thread: receives chunks of encoded samples, answers with cropped RGB bytes and token ids.
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
 import { processChunk, type ChunkTask } from './process-chunk.js';
@@ -14,7 +14,7 @@ interface Request {
 
 parentPort!.on('message', (msg: Request) => {
   processChunk(msg.task).then(
-    (result) => parentPort!.postMessage({ id: msg.id, result }, [result.images.buffer as ArrayBuffer, result.text.buffer as ArrayBuffer, result.ok.buffer as ArrayBuffer]),
+    (result) => parentPort!.postMessage({ id: msg.id, result }, [result.rgb.buffer as ArrayBuffer, result.text.buffer as ArrayBuffer, result.ok.buffer as ArrayBuffer]),
     (err: unknown) => parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
 });
