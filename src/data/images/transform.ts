@@ -108,25 +108,38 @@ async function decodeSmall(bytes: Uint8Array, input: SharpOptions): Promise<{ da
 }
 
 /**
- * Decoded small images, by content hash: training revisits every image each epoch, and decoding a PNG
- * costs more than the crop, resize and normalize together. Bounded by bytes held; oldest entries go first.
+ * Decoded small images, by content hash: training revisits every image each epoch. The pixels are copied into a
+ * few large slabs rather than held one allocation per image (each would count as external memory, and V8
+ * collects garbage as that grows). Once the slabs are full, new images are not cached: for a dataset cycled
+ * through in shuffled order, keeping a fixed subset gets hits where evicting the oldest gets none.
  */
 const decoded = new Map<string, { data: Uint8Array; width: number; height: number }>();
-let decodedBytes = 0;
-const DECODE_CACHE_BYTES = 256 * 1024 * 1024;
+const SLAB_BYTES = 32 * 1024 * 1024;
+const MAX_SLABS = 8;
+const slabs: Uint8Array[] = [];
+let slabUsed = 0;
+
+function slabCopy(data: Uint8Array): Uint8Array | null {
+  const n = data.byteLength;
+  if (n > SLAB_BYTES) return null;
+  if (slabs.length === 0 || slabUsed + n > SLAB_BYTES) {
+    if (slabs.length >= MAX_SLABS) return null;
+    slabs.push(new Uint8Array(SLAB_BYTES));
+    slabUsed = 0;
+  }
+  const view = slabs[slabs.length - 1]!.subarray(slabUsed, slabUsed + n);
+  view.set(data);
+  slabUsed += n;
+  return view;
+}
 
 async function decodeSmallCached(bytes: Uint8Array, input: SharpOptions): Promise<{ data: Uint8Array; width: number; height: number }> {
   const key = createHash('sha1').update(bytes).digest('base64');
   const hit = decoded.get(key);
   if (hit) return hit;
   const info = decodePngFast(bytes) ?? (await decodeSmall(bytes, input));
-  decoded.set(key, info);
-  decodedBytes += info.data.byteLength;
-  for (const [k, v] of decoded) {
-    if (decodedBytes <= DECODE_CACHE_BYTES) break;
-    decoded.delete(k);
-    decodedBytes -= v.data.byteLength;
-  }
+  const kept = slabCopy(info.data);
+  if (kept) decoded.set(key, { data: kept, width: info.width, height: info.height });
   return info;
 }
 
