@@ -155,14 +155,26 @@ function finishGroup(g: Group, shard: string, stats: ReadStats): ShardRecord | n
   return { key: g.key, image: bytes, imageExt, caption, meta, shard };
 }
 
-async function readMember(entry: Entry, max: number): Promise<Buffer | null> {
-  if ((entry.header.size ?? 0) > max) {
-    for await (const _ of entry); // drain without keeping
-    return null;
-  }
-  const chunks: Buffer[] = [];
-  for await (const c of entry) chunks.push(c as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+/** A member's bytes (null when over `max`: drained, not kept). Events, not `for await`: the async iterator's
+ * objects and promises per member were a large share of the loader's garbage. */
+function readMember(entry: Entry, max: number): Promise<Buffer | null> {
+  const events = entry as unknown as NodeJS.EventEmitter; // a streamx Readable
+  return new Promise((resolve, reject) => {
+    const keep = (entry.header.size ?? 0) <= max;
+    const chunks: Buffer[] = [];
+    let ended = false;
+    events.on('data', (c: Buffer) => {
+      if (keep) chunks.push(c);
+    });
+    events.on('end', () => {
+      ended = true;
+      resolve(!keep ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    events.on('error', reject);
+    events.on('close', () => {
+      if (!ended) reject(new Error('tar member closed before its end'));
+    });
+  });
 }
 
 /**
