@@ -1,8 +1,12 @@
 // Batch prefetch thread: runs the data loader off the main thread (which ORT's synchronous run blocks) and
 // writes finished batches into the shared ring of batch buffers, as far ahead as free slots allow.
+// It runs at the lowest priority (nice 19): on a machine whose cores ORT's threads fill, it then takes the
+// moments they leave idle instead of preempting the step; `--workers` decode threads keep normal priority,
+// for when the step waits for data.
 import { parentPort } from 'node:worker_threads';
 import { openLoader, type BatchBuffers, type DataLoader, type LoaderOptions } from '../data/loader/index.js';
-import type { SlotBatch } from './prefetch.js';
+import { setThreadNice, threadId } from '../util/thread-priority.js';
+import { LOADER_NICE, type SlotBatch } from './prefetch.js';
 
 type Request = { type: 'open'; opts: LoaderOptions; slots: BatchBuffers[] } | { type: 'free'; slot: number } | { type: 'close' };
 
@@ -44,7 +48,8 @@ parentPort!.on('message', (msg: Request) => {
     free.push(...slots.keys());
     openLoader(msg.opts).then((l) => {
       loader = l;
-      parentPort!.postMessage({ type: 'open' });
+      setThreadNice(LOADER_NICE); // after the loader started its decode threads: new threads inherit it
+      parentPort!.postMessage({ type: 'open', tid: threadId() });
       void produce();
     }, fail);
   } else if (msg.type === 'free') {

@@ -1,13 +1,13 @@
 // Tests for the prefetch thread: the batches it hands over are the loader's own, through a ring of slots that
 // is reused many times, and a batch's arrays stay intact while the next one is taken.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardWriter } from '../data/shards/writer.js';
 import { syntheticSample } from '../data/shards/synthetic.js';
 import { openLoader, type Batch, type LoaderOptions } from '../data/loader/index.js';
-import { PrefetchedBatches } from './prefetch.js';
+import { LOADER_NICE, PrefetchedBatches } from './prefetch.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -38,6 +38,20 @@ describe('prefetched batches', () => {
         expect(copy(cur)).toEqual(want[i]);
         prev = cur;
       }
+    } finally {
+      await pre.close();
+    }
+  });
+
+  it.runIf(existsSync('/proc/thread-self'))('runs the loader thread at the lowest priority; the step’s and decode threads keep theirs', async () => {
+    const nice = (task: string): number => Number(readFileSync(`/proc/${process.pid}/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const pre = await PrefetchedBatches.open({ sources: [{ path: dir }], batchSize: 2, imageSize: 8, threads: 1 }, 2);
+    try {
+      expect(pre.tid).not.toBeNull();
+      expect(nice(String(pre.tid))).toBe(LOADER_NICE);
+      expect(nice(String(process.pid))).toBe(0); // the main thread, where ORT runs
+      const lowered = readdirSync(`/proc/${process.pid}/task`).filter((t) => nice(t) === LOADER_NICE);
+      expect(lowered).toEqual([String(pre.tid)]); // not the --workers decode thread it started
     } finally {
       await pre.close();
     }

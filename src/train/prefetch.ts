@@ -8,11 +8,14 @@ import { workerEntry } from '../util/worker-pool.js';
 import { CliplabError } from '../util/errors.js';
 import type { Batch, BatchBuffers, LoaderOptions } from '../data/loader/index.js';
 
+/** The loader thread's nice value (see prefetch-worker.ts). */
+export const LOADER_NICE = 19;
+
 /** A batch as the loader thread announces it: which slot of the ring holds its arrays. */
 export type SlotBatch = Omit<Batch, 'images' | 'text'> & { slot: number };
 
 type Message =
-  | { type: 'open' }
+  | { type: 'open'; tid: number | null }
   | { type: 'batch'; batch: SlotBatch }
   | { type: 'end' }
   | { type: 'closed' }
@@ -26,6 +29,8 @@ export class PrefetchedBatches {
   private waiter: { resolve: (b: SlotBatch | null) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
   private closed: Promise<void> | null = null;
+  /** Kernel thread id of the loader thread (Linux; null elsewhere). */
+  tid: number | null = null;
 
   private constructor(
     private readonly worker: Worker,
@@ -47,7 +52,10 @@ export class PrefetchedBatches {
     const p = new PrefetchedBatches(worker, slots, opts.batchSize);
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (m: Message) => {
-        if (m.type === 'open') resolve();
+        if (m.type === 'open') {
+          p.tid = m.tid;
+          resolve();
+        }
         else if (m.type === 'error') {
           const e = m.name === 'Error' ? new Error(m.message) : new CliplabError(m.message);
           reject(e);
