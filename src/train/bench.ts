@@ -1,15 +1,18 @@
 // `cliplab bench train`: training-step throughput of a config on a fixed random batch (as OpenCLIP's peer
-// benchmark does), plus an SGEMM measured in the same process to express model FLOP utilization.
+// benchmark does), plus an SGEMM measured in the same process to express model FLOP utilization. With `data`,
+// blocks of steps on the fixed batch alternate with blocks fed by `cliplab train`'s own loader path, in one
+// session, so the cost of real data loading is measured side by side under the same machine conditions.
 import { loadModelConfig } from '../models/config.js';
 import { initClip } from '../models/clip.js';
 import { isResNet } from '../models/arch.js';
 import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars } from '../nn/adamw.js';
 import { Graph, matmul } from '../graph/index.js';
-import { Session, type Device } from '../runtime/index.js';
+import { Session, type Device, type HostTensor } from '../runtime/index.js';
 import { Rng } from '../util/rng.js';
 import { buildTrainGraph, initialTrainState } from './train-graph.js';
 import { trainFlops } from './flops.js';
+import { PrefetchedBatches } from './prefetch.js';
 
 export interface BenchTrainOptions {
   model: string;
@@ -20,6 +23,10 @@ export interface BenchTrainOptions {
   device?: Device;
   /** ORT intra-op spinning (default on, as ORT). */
   spinning?: boolean;
+  /** Shards to alternate with the fixed batch (see the file comment); `steps` timed steps of each kind. */
+  data?: string;
+  /** Steps per block with `data` (default 10); the first 2 of each block are not timed. */
+  block?: number;
 }
 
 export interface BenchTrainResult {
@@ -40,6 +47,8 @@ export interface BenchTrainResult {
   model_gflop_per_s: number;
   sgemm_gflop_per_s: number;
   mfu_vs_sgemm: number;
+  /** With `data`: the shards, images/s of the steps fed by the loader, and that over `images_per_s`. */
+  data?: { path: string; block: number; images_per_s: number; cpu_ms_per_image: number; ratio: number; data_wait_ms_median: number };
 }
 
 function median(xs: number[]): number {
@@ -90,19 +99,78 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     for (let j = 1; j < end; j++) text[i * ctx + j] = BigInt(1 + rng.int(49405));
     text[i * ctx + end] = 49407n;
   }
-  const feeds = { images: { data: images, shape: [B, 3, s, s] }, text: { data: text, shape: [B, ctx] } };
+  const feeds: Record<string, HostTensor> = { images: { data: images, shape: [B, 3, s, s] }, text: { data: text, shape: [B, ctx] } };
+  const step = (n: number, f: Record<string, HostTensor>) => runner.step({ ...f, ...scalarFeeds(adamwScalars(adamw, 1e-3, n)) }, ['loss']);
+  let n = 0;
+  for (; n < opts.warmup; ) await step(++n, feeds);
   const times: number[] = [];
-  let cpu0 = process.cpuUsage();
-  for (let step = 1; step <= opts.warmup + opts.steps; step++) {
-    if (step === opts.warmup + 1) cpu0 = process.cpuUsage();
-    const t = performance.now();
-    await runner.step({ ...feeds, ...scalarFeeds(adamwScalars(adamw, 1e-3, step)) }, ['loss']);
-    if (step > opts.warmup) times.push(performance.now() - t);
+  let cpuUs = 0;
+  let data: BenchTrainResult['data'];
+  if (!opts.data) {
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < opts.steps; i++) {
+      const t = performance.now();
+      await step(++n, feeds);
+      times.push(performance.now() - t);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    cpuUs = cpu.user + cpu.system;
+  } else {
+    // As `cliplab train` feeds its steps: the loader on its own (low-priority) thread, three batches ahead.
+    const block = opts.block ?? 10;
+    const loader = await PrefetchedBatches.open({ sources: [{ path: opts.data }], batchSize: B, imageSize: s, contextLength: ctx, seed: 0, threads: 0, prefetchBatches: 3 }, 3, opts.spinning === false).catch(
+      async (e: unknown) => {
+        await runner.release();
+        throw e;
+      },
+    );
+    const dataTimes: number[] = [];
+    const waits: number[] = [];
+    let dataCpuUs = 0;
+    try {
+      while (dataTimes.length < opts.steps || times.length < opts.steps) {
+        for (const kind of ['fixed', 'data'] as const) {
+          for (let k = 0; k < block; k++) {
+            const timed = k >= 2; // a block's first steps let the other kind's work settle
+            const c0 = process.cpuUsage();
+            const t = performance.now();
+            let f = feeds;
+            if (kind === 'data') {
+              const b = await loader.next();
+              if (!b) throw new Error(`bench train --data ${opts.data}: the loader ended`);
+              if (timed) waits.push(performance.now() - t);
+              f = { images: { data: b.images, shape: [B, 3, s, s] }, text: { data: b.text, shape: [B, ctx] } };
+            }
+            await step(++n, f);
+            if (!timed) continue;
+            const c = process.cpuUsage(c0);
+            if (kind === 'fixed') {
+              times.push(performance.now() - t);
+              cpuUs += c.user + c.system;
+            } else {
+              dataTimes.push(performance.now() - t);
+              dataCpuUs += c.user + c.system;
+            }
+          }
+        }
+      }
+    } finally {
+      await loader.close();
+    }
+    const fixedRate = (B * times.length) / (times.reduce((a, b) => a + b, 0) / 1000);
+    const dataRate = (B * dataTimes.length) / (dataTimes.reduce((a, b) => a + b, 0) / 1000);
+    data = {
+      path: opts.data,
+      block,
+      images_per_s: round(dataRate),
+      cpu_ms_per_image: Math.round((dataCpuUs / 1000 / (B * dataTimes.length)) * 1000) / 1000,
+      ratio: Math.round((dataRate / fixedRate) * 1000) / 1000,
+      data_wait_ms_median: round(median(waits)),
+    };
   }
-  const cpu = process.cpuUsage(cpu0);
   await runner.release();
   const total = times.reduce((a, b) => a + b, 0) / 1000;
-  const imagesPerS = (B * opts.steps) / total;
+  const imagesPerS = (B * times.length) / total;
   const gflop = trainFlops(cfg, B) / 1e9;
   const sgemm = await sgemmGflops(opts.threads, opts.device);
   const modelRate = gflop / (median(times) / 1000);
@@ -113,9 +181,9 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     threads: opts.threads ?? null,
     device: opts.device ?? 'cpu',
     spinning: opts.spinning !== false,
-    steps: opts.steps,
+    steps: times.length,
     images_per_s: round(imagesPerS),
-    cpu_ms_per_image: Math.round(((cpu.user + cpu.system) / 1000 / (B * opts.steps)) * 1000) / 1000,
+    cpu_ms_per_image: Math.round((cpuUs / 1000 / (B * times.length)) * 1000) / 1000,
     step_ms_median: round(median(times)),
     step_ms: times.map(round),
     session_build_s: round(buildS),
@@ -123,6 +191,7 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     model_gflop_per_s: round(modelRate),
     sgemm_gflop_per_s: round(sgemm),
     mfu_vs_sgemm: round(modelRate / sgemm),
+    ...(data ? { data } : {}),
   };
 }
 

@@ -146,7 +146,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     prefetchBatches: 3,
     scale: params.crop_scale,
     position,
-  }, 3).catch(async (e: unknown) => {
+  }, 3, !params.spinning).catch(async (e: unknown) => {
     await runner.release();
     throw e;
   });

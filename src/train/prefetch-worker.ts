@@ -1,14 +1,14 @@
 // Batch prefetch thread: runs the data loader off the main thread (which ORT's synchronous run blocks) and
 // writes finished batches into the shared ring of batch buffers, as far ahead as free slots allow.
-// It runs at the lowest priority (nice 19): on a machine whose cores ORT's threads fill, it then takes the
-// moments they leave idle instead of preempting the step; `--workers` decode threads keep normal priority,
-// for when the step waits for data.
+// Unless ORT's threads spin, it runs at the lowest priority (nice 19): on a machine whose cores ORT's threads
+// fill, it then takes the moments they leave idle instead of preempting the step; `--workers` decode threads
+// keep normal priority, for when the step waits for data.
 import { parentPort } from 'node:worker_threads';
 import { openLoader, type BatchBuffers, type DataLoader, type LoaderOptions } from '../data/loader/index.js';
 import { setThreadNice, threadId } from '../util/thread-priority.js';
-import { LOADER_NICE, type SlotBatch } from './prefetch.js';
+import type { SlotBatch } from './prefetch.js';
 
-type Request = { type: 'open'; opts: LoaderOptions; slots: BatchBuffers[] } | { type: 'free'; slot: number } | { type: 'close' };
+type Request = { type: 'open'; opts: LoaderOptions; slots: BatchBuffers[]; nice: number | null } | { type: 'free'; slot: number } | { type: 'close' };
 
 let loader: DataLoader | null = null;
 let slots: BatchBuffers[] = [];
@@ -48,7 +48,7 @@ parentPort!.on('message', (msg: Request) => {
     free.push(...slots.keys());
     openLoader(msg.opts).then((l) => {
       loader = l;
-      setThreadNice(LOADER_NICE); // after the loader started its decode threads: new threads inherit it
+      if (msg.nice !== null) setThreadNice(msg.nice); // after the loader started its decode threads: new threads inherit it
       parentPort!.postMessage({ type: 'open', tid: threadId() });
       void produce();
     }, fail);

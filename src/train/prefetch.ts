@@ -40,8 +40,12 @@ export class PrefetchedBatches {
     this.own = [0, 1].map(() => ({ images: new Float32Array(slots[0]!.images.length), text: new BigInt64Array(slots[0]!.text.length) }));
   }
 
-  /** Opens the loader on its thread, `depth` batches ahead; rejects (with the loader's message) when it cannot open. */
-  static async open(opts: LoaderOptions, depth = 2): Promise<PrefetchedBatches> {
+  /**
+   * Opens the loader on its thread, `depth` batches ahead; rejects (with the loader's message) when it cannot
+   * open. `lowPriority` (default true) runs that thread at LOADER_NICE: right when the step's threads sleep
+   * between ops, wrong when they spin (they never leave a core idle, and the loader would starve).
+   */
+  static async open(opts: LoaderOptions, depth = 2, lowPriority = true): Promise<PrefetchedBatches> {
     const S = opts.imageSize;
     const ctx = opts.contextLength ?? 77;
     const slots = Array.from({ length: depth }, () => ({
@@ -66,7 +70,7 @@ export class PrefetchedBatches {
         reject(e);
         p.fail(e);
       });
-      worker.postMessage({ type: 'open', opts, slots });
+      worker.postMessage({ type: 'open', opts, slots, nice: lowPriority ? LOADER_NICE : null });
     }).catch(async (e: unknown) => {
       await worker.terminate();
       throw e;

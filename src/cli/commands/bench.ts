@@ -49,6 +49,8 @@ interface TrainFlags {
   threads?: string;
   device?: string;
   spin: boolean;
+  data?: string;
+  block?: string;
 }
 
 function registerBenchTrain(bench: Command): void {
@@ -62,6 +64,8 @@ function registerBenchTrain(bench: Command): void {
     .option('--threads <t>', 'intra-op threads (default: all cores)')
     .option('--device <d>', 'cpu|cuda (default cpu)')
     .option('--no-spin', 'ORT intra-op threads wait without spinning (better on a shared machine)')
+    .option('--data <shards>', "also time steps fed by cliplab train's loader from these shards, in blocks alternating with the fixed batch (same session)")
+    .option('--block <n>', 'steps per block with --data (default 10; the first 2 of each are not timed)')
     .action(async (f: TrainFlags) => {
       const result = await benchTrain({
         model: f.model,
@@ -71,6 +75,8 @@ function registerBenchTrain(bench: Command): void {
         threads: f.threads === undefined ? undefined : positiveInt('--threads', f.threads, 2),
         device: choiceFlag('--device', f.device, ['cpu', 'cuda'] as const, 'cpu'),
         spinning: f.spin,
+        data: f.data,
+        block: f.block === undefined ? undefined : positiveInt('--block', f.block, 10),
       });
       process.stdout.write(JSON.stringify(result) + '\n');
     });

@@ -1,0 +1,25 @@
+// Tests for `bench train`: the fixed-batch figure, and with --data the interleaved blocks fed by the loader.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ShardWriter } from '../data/shards/writer.js';
+import { syntheticSample } from '../data/shards/synthetic.js';
+import { benchTrain } from './bench.js';
+
+describe('bench train', () => {
+  it('with --data, times as many loader-fed steps as fixed-batch ones and reports their ratio', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'cliplab-bench-train-')), 'a');
+    const w = new ShardWriter({ dir, shardSize: 10 });
+    for (let i = 0; i < 12; i++) await w.write(await syntheticSample(i, { size: 32 }));
+    await w.close();
+    // block 4: 2 untimed + 2 timed steps of each kind per round; 12 samples loop several epochs at batch 4
+    const r = await benchTrain({ model: 'ViT-Nano-8-32', batchSize: 4, steps: 5, warmup: 1, threads: 1, spinning: false, data: dir, block: 4 });
+    expect(r.steps).toBe(6); // rounds until both kinds have ≥ 5 timed steps: 3 rounds × 2
+    expect(r.step_ms).toHaveLength(6);
+    expect(r.data!.path).toBe(dir);
+    expect(r.data!.images_per_s).toBeGreaterThan(0);
+    expect(r.data!.ratio).toBeCloseTo(r.data!.images_per_s / r.images_per_s, 2);
+    await expect(benchTrain({ model: 'ViT-Nano-8-32', batchSize: 4, steps: 1, warmup: 0, data: join(dir, 'nope') })).rejects.toThrow(/nope/);
+  });
+});
