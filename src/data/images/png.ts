@@ -27,15 +27,15 @@ function paeth(a: number, b: number, c: number): number {
 function unfilterRow(f: number, raw: Uint8Array, src: number, px: Uint8Array, row: number, stride: number, ch: number, hasUp: boolean): void {
   const up = row - stride;
   switch (f) {
-    case 0: // plain loops, not set(subarray): a view per row was most of the decoder's garbage
-      for (let i = 0; i < stride; i++) px[row + i] = raw[src + i]!;
+    case 0:
+      px.set(raw.subarray(src, src + stride), row);
       return;
     case 1:
       for (let i = 0; i < ch; i++) px[row + i] = raw[src + i]!;
       for (let i = ch; i < stride; i++) px[row + i] = (raw[src + i]! + px[row + i - ch]!) & 255;
       return;
     case 2:
-      if (!hasUp) for (let i = 0; i < stride; i++) px[row + i] = raw[src + i]!;
+      if (!hasUp) px.set(raw.subarray(src, src + stride), row);
       else for (let i = 0; i < stride; i++) px[row + i] = (raw[src + i]! + px[up + i]!) & 255;
       return;
     case 3:

@@ -73,7 +73,8 @@ function cachedCoefficients(inLen: number, outSize: number): Coeffs {
   return c;
 }
 
-/** Pillow's clip8: the fixed-point sum back to a byte. */
+/** Pillow's clip8: the fixed-point sum back to a byte. The 4-tap loops sum in int32 (Math.imul): a byte times
+ * weights whose magnitudes add up to < 1.3 · 2^22 stays below 2^31. */
 const clip8 = (v: number): number => (v <= 0 ? 0 : v >= MAX ? 255 : v >> BITS);
 
 let scratch = new Uint8Array(0);
@@ -114,9 +115,9 @@ export function cropResizeRgb(
         const k1 = xk[kb + 1]!;
         const k2 = xk[kb + 2]!;
         const k3 = xk[kb + 3]!;
-        tmp[t] = clip8(HALF + src[p]! * k0 + src[p + 3]! * k1 + src[p + 6]! * k2 + src[p + 9]! * k3);
-        tmp[t + 1] = clip8(HALF + src[p + 1]! * k0 + src[p + 4]! * k1 + src[p + 7]! * k2 + src[p + 10]! * k3);
-        tmp[t + 2] = clip8(HALF + src[p + 2]! * k0 + src[p + 5]! * k1 + src[p + 8]! * k2 + src[p + 11]! * k3);
+        tmp[t] = clip8((HALF + Math.imul(src[p]!, k0) + Math.imul(src[p + 3]!, k1) + Math.imul(src[p + 6]!, k2) + Math.imul(src[p + 9]!, k3)) | 0);
+        tmp[t + 1] = clip8((HALF + Math.imul(src[p + 1]!, k0) + Math.imul(src[p + 4]!, k1) + Math.imul(src[p + 7]!, k2) + Math.imul(src[p + 10]!, k3)) | 0);
+        tmp[t + 2] = clip8((HALF + Math.imul(src[p + 2]!, k0) + Math.imul(src[p + 5]!, k1) + Math.imul(src[p + 8]!, k2) + Math.imul(src[p + 11]!, k3)) | 0);
         continue;
       }
       let r = HALF;
@@ -146,7 +147,7 @@ export function cropResizeRgb(
       const k2 = yk[kb + 2]!;
       const k3 = yk[kb + 3]!;
       for (let i = 0, p = base; i < stride; i++, p++)
-        out[orow + i] = clip8(HALF + tmp[p]! * k0 + tmp[p + stride]! * k1 + tmp[p + 2 * stride]! * k2 + tmp[p + 3 * stride]! * k3);
+        out[orow + i] = clip8((HALF + Math.imul(tmp[p]!, k0) + Math.imul(tmp[p + stride]!, k1) + Math.imul(tmp[p + 2 * stride]!, k2) + Math.imul(tmp[p + 3 * stride]!, k3)) | 0);
       continue;
     }
     for (let i = 0; i < stride; i++) {
