@@ -132,8 +132,9 @@ export function register(program: Command): void {
         (bar as Progress | null)?.stop();
         process.off('SIGINT', onSigint);
       });
-      // The step waiting for data more than 5% of the time means the loader, not the model, sets the pace.
-      if (result.data_wait_s > 0.05 * result.loop_s)
+      // The step waiting for data more than 5% of the time means the loader, not the model, sets the pace
+      // (the first batch's wait, while the loader starts, is about a second at most: not worth a word).
+      if (result.data_wait_s > 0.05 * result.loop_s && result.data_wait_s > 2)
         info(`cliplab train: the step waited ${result.data_wait_s.toFixed(1)} s for data; more --workers (decode threads) may help`);
       if (f.json) process.stdout.write(JSON.stringify(result) + '\n');
       else
