@@ -59,8 +59,7 @@ export class PrefetchedBatches {
         if (m.type === 'open') {
           p.tid = m.tid;
           resolve();
-        }
-        else if (m.type === 'error') {
+        } else if (m.type === 'error') {
           const e = m.name === 'Error' ? new Error(m.message) : new CliplabError(m.message);
           reject(e);
           p.fail(e);
