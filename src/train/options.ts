@@ -1,5 +1,6 @@
 // Training options: what `trainClip` accepts, OpenCLIP's defaults by model family, validation, and the
 // resolved settings written to RUN/params.json (and checked again on --resume).
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { InputError } from '../util/errors.js';
 import type { Device } from '../runtime/index.js';
@@ -47,7 +48,7 @@ export interface TrainOptions {
   seed?: number;
   /** ORT intra-op threads; default ORT's choice (all cores). */
   threads?: number;
-  /** Extra decode threads under the loader thread; default 0 (decode on the loader thread: the least CPU). */
+  /** Extra decode threads under the loader thread; default 0 on the CPU (the least CPU), cores − 2 with CUDA. */
   workers?: number;
   device?: Device;
   /** Let ORT's intra-op threads busy-wait between ops; default false (they would take cores from the loader). */
@@ -194,7 +195,9 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
     init: o.init ? resolve(o.init) : null,
     seed: o.seed ?? 0,
     threads: o.threads ?? null,
-    workers: o.workers ?? 0,
+    // On the CPU the step takes every core and the loader thread alone is cheapest; a GPU step leaves the
+    // cores to the loader, which then needs them to keep up.
+    workers: o.workers ?? ((o.device ?? 'cpu') === 'cuda' ? Math.max(1, availableParallelism() - 2) : 0),
     device: o.device ?? 'cpu',
     spinning: o.spinning ?? false,
     checkpoint_every: o.checkpointEvery ?? 200,

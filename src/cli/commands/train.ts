@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .option('--resume', 'continue from RUN/checkpoints/latest.safetensors (settings from RUN/params.json)')
     .option('--seed <s>', 'random seed (default 0)')
     .option('--threads <t>', 'ORT intra-op threads (default: all cores)')
-    .option('--workers <w>', 'extra decode threads for the data loader; 0 = decode on the loader thread itself (default 0; raise it when the step waits for data)')
+    .option('--workers <w>', 'extra decode threads for the data loader; 0 = decode on the loader thread itself (default 0 on cpu, cores − 2 with cuda; raise it when the step waits for data)')
     .option('--device <d>', 'cpu|cuda (default cpu)')
     .option('--spin', "let ORT's threads busy-wait between ops (default off: they would take the loader's cores)")
     .option('--checkpoint-every <n>', 'also write checkpoints/latest every n steps; 0 = per epoch only (default 200)')
