@@ -2,7 +2,6 @@
 // benchmark does), plus an SGEMM measured in the same process to express model FLOP utilization. With `data`,
 // blocks of steps on the fixed batch alternate with blocks fed by `cliplab train`'s own loader path, in one
 // session, so the cost of real data loading is measured side by side under the same machine conditions.
-import { availableParallelism } from 'node:os';
 import { loadModelConfig } from '../models/config.js';
 import { initClip } from '../models/clip.js';
 import { isResNet } from '../models/arch.js';
@@ -119,7 +118,7 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
   } else {
     // As `cliplab train` feeds its steps: the loader on its own (low-priority) thread, three batches ahead.
     const block = opts.block ?? 10;
-    const loader = await PrefetchedBatches.open({ sources: [{ path: opts.data }], batchSize: B, imageSize: s, contextLength: ctx, seed: 0, threads: 0, prefetchBatches: 3 }, 3, opts.spinning === false && (opts.threads ?? availableParallelism()) > 1).catch(
+    const loader = await PrefetchedBatches.open({ sources: [{ path: opts.data }], batchSize: B, imageSize: s, contextLength: ctx, seed: 0, threads: 0, prefetchBatches: 3 }, 3, { spinning: opts.spinning !== false, threads: opts.threads }).catch(
       async (e: unknown) => {
         await runner.release();
         throw e;

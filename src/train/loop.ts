@@ -2,7 +2,6 @@
 // model, optimizer, loop, checkpoint. Everything it writes lives in the run directory (see docs/training.md).
 import { existsSync, readFileSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { CliplabError, InputError } from '../util/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { cudaAvailable, type HostTensor } from '../runtime/index.js';
@@ -136,10 +135,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
   await writeJsonAtomic(P.params, params);
   await prepareRunDir(P, startStep);
 
-  // The loader runs on its own thread, 3 batches ahead: ORT's run blocks this thread during each step. At low
-  // priority it fills the gaps where one of several non-spinning ORT threads waits for another; a single ORT
-  // thread (as in a study's parallel jobs) leaves no such gaps, and spinning ones never do.
-  const lowPriority = !params.spinning && (params.threads ?? availableParallelism()) > 1;
+  // The loader runs on its own thread, 3 batches ahead: ORT's run blocks this thread during each step.
   const loader = await PrefetchedBatches.open({
     sources: params.data.map((path, i) => ({ path, weight: params.proportions[i] })),
     batchSize: params.batch_size,
@@ -150,7 +146,7 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
     prefetchBatches: 3,
     scale: params.crop_scale,
     position,
-  }, 3, lowPriority).catch(async (e: unknown) => {
+  }, 3, { spinning: params.spinning, threads: params.threads }).catch(async (e: unknown) => {
     await runner.release();
     throw e;
   });

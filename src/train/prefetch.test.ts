@@ -45,7 +45,7 @@ describe('prefetched batches', () => {
 
   it.runIf(existsSync('/proc/thread-self'))('runs the loader thread at the lowest priority; the step’s and decode threads keep theirs', async () => {
     const nice = (task: string): number => Number(readFileSync(`/proc/${process.pid}/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-    const pre = await PrefetchedBatches.open({ sources: [{ path: dir }], batchSize: 2, imageSize: 8, threads: 1 }, 2);
+    const pre = await PrefetchedBatches.open({ sources: [{ path: dir }], batchSize: 2, imageSize: 8, threads: 1 }, 2, { spinning: false, threads: 2 });
     try {
       expect(pre.tid).not.toBeNull();
       expect(nice(String(pre.tid))).toBe(LOADER_NICE);

@@ -3,6 +3,7 @@
 // Batches are written into a fixed ring of shared buffers and copied out into two buffers of this thread
 // (onnxruntime-node does not take shared memory), so no step allocates batch memory or moves it between
 // threads: per-batch allocations and transfers made V8 collect garbage every step.
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../util/worker-pool.js';
 import { CliplabError } from '../util/errors.js';
@@ -42,10 +43,12 @@ export class PrefetchedBatches {
 
   /**
    * Opens the loader on its thread, `depth` batches ahead; rejects (with the loader's message) when it cannot
-   * open. `lowPriority` (default true) runs that thread at LOADER_NICE: right when the step's threads sleep
-   * between ops, wrong when they spin (they never leave a core idle, and the loader would starve).
+   * open. `step` is how ORT runs the step: with several threads that sleep between ops, the loader thread runs
+   * at LOADER_NICE and fills the moments they leave idle; spinning threads never leave a core idle and a single
+   * thread leaves no gaps, so there it keeps normal priority (at nice 19 it would starve).
    */
-  static async open(opts: LoaderOptions, depth = 2, lowPriority = true): Promise<PrefetchedBatches> {
+  static async open(opts: LoaderOptions, depth = 2, step: { spinning?: boolean; threads?: number | null } = {}): Promise<PrefetchedBatches> {
+    const lowPriority = !step.spinning && (step.threads ?? availableParallelism()) > 1;
     const S = opts.imageSize;
     const ctx = opts.contextLength ?? 77;
     const slots = Array.from({ length: depth }, () => ({
