@@ -145,8 +145,9 @@ async function decodeSmallCached(bytes: Uint8Array, input: SharpOptions): Promis
 
 /**
  * Decodes, crops and resizes to S×S RGB bytes (HWC), written into `out` at `offset` (a new array when omitted);
- * returns `out`. Small images are decoded by sharp and resampled in JS (PIL-style bicubic on the crop); large
- * ones go through sharp's own extract + resize (shrink-on-load). Throws ImageDecodeError.
+ * returns `out`. Small images are decoded (common PNGs in JS, the rest by sharp), cached, and resampled in JS
+ * with Pillow's bicubic arithmetic; large ones go through sharp's own extract + resize (shrink-on-load).
+ * Throws ImageDecodeError.
  */
 export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, rng?: Rng, out?: Uint8Array, offset = 0): Promise<Uint8Array> {
   const S = opts.size;
