@@ -8,8 +8,9 @@ import { assetPath } from '../util/assets.js';
 import { colorIndex, indexColor, oneHot, stubModel, writeColorPng } from './fixtures/stub-model.js';
 import { imagenetClassnames, imagenetSubsetClasses, imagenetSuite, objectnetClasses } from './suites.js';
 import { evaluateZeroShot } from './zeroshot-eval.js';
+import { golden } from '../../test/support/golden.js';
 
-const GOLDEN = join(import.meta.dirname, '../../../shared/golden/zeroshot');
+const GOLDEN = golden('zeroshot');
 const names = imagenetClassnames();
 const rFile = JSON.parse(readFileSync(assetPath('zeroshot', 'imagenet_r_indices.json'), 'utf8')) as { indices: number[]; wnids: string[] };
 let root: string;

@@ -1,7 +1,7 @@
 // The zero-shot head on the golden OpenCLIP ViT-Tiny: one template "{}" over the golden captions gives OpenCLIP's
 // normalized text features; several templates average the normalized embeddings and renormalize; logits are
 // 100 × cosine (golden logits_per_image rescaled from the model's logit_scale to 100).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../models/config.js';
@@ -9,8 +9,9 @@ import { ClipEncoders, normalizeRows } from '../models/encoders.js';
 import { readSafetensors, toFloat32 } from '../models/safetensors.js';
 import type { TemplateSet } from './templates.js';
 import { zeroShotHead, type TextTower } from './zeroshot-head.js';
+import { golden } from '../../test/support/golden.js';
 
-const dir = join(import.meta.dirname, '../../../shared/golden/clip-vit-tiny');
+const dir = golden('clip-vit-tiny');
 const set = (templates: string[]): TemplateSet => ({ name: 'test', templates, hash: templates.join('|') });
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -19,7 +20,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return d;
 }
 
-describe.skipIf(!existsSync(dir))('zeroShotHead on the golden ViT-Tiny', () => {
+describe('zeroShotHead on the golden ViT-Tiny', () => {
   let enc: ClipEncoders;
   let tower: TextTower;
   let captions: string[];

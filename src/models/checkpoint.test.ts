@@ -2,14 +2,13 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../util/errors.js';
 import { matchStateDict, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { loadModelConfig } from './config.js';
 import type { NamedTensor } from './safetensors.js';
+import { golden } from '../../test/support/golden.js';
 
-const golden = (...p: string[]) => fileURLToPath(new URL(`../../../shared/golden/${p.join('/')}`, import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'cliplab-ckpt-'));
 const f32 = (...shape: number[]): NamedTensor => ({ dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
 

@@ -2,12 +2,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { assetPath } from '../util/assets.js';
 import { listModelConfigs, loadModelConfig, parseModelConfig, visionHeads } from './config.js';
+import { golden } from '../../test/support/golden.js';
 
-const golden = (...p: string[]) => fileURLToPath(new URL(`../../../shared/golden/${p.join('/')}`, import.meta.url));
 const tmpFile = (name: string, text: string) => {
   const p = join(mkdtempSync(join(tmpdir(), 'cliplab-cfg-')), name);
   writeFileSync(p, text);

@@ -1,14 +1,15 @@
 // Exported encoders load in plain onnxruntime and give OpenCLIP's embeddings (the training graph's, by the golden data).
 import { describe, it, expect } from 'vitest';
-import { existsSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import ort from 'onnxruntime-node';
 import { readSafetensors } from './safetensors.js';
+import { golden } from '../../test/support/golden.js';
 
-const GOLDEN = fileURLToPath(new URL('../../../shared/golden/clip-vit-tiny/', import.meta.url));
+const GOLDEN = golden('clip-vit-tiny');
 const BIN = fileURLToPath(new URL('../../bin/cliplab.js', import.meta.url));
 
 function normalized(x: Float32Array, d: number): Float32Array {
@@ -21,7 +22,7 @@ function normalized(x: Float32Array, d: number): Float32Array {
   return out;
 }
 
-describe.skipIf(!existsSync(GOLDEN))('cliplab export onnx', () => {
+describe('cliplab export onnx', () => {
   it('writes encoders that plain onnxruntime runs to the golden features', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cliplab-export-'));
     try {

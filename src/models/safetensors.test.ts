@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../util/errors.js';
@@ -11,8 +10,8 @@ import {
   halfToFloat, numel, parseSafetensors, readSafetensors, serializeSafetensors, toFloat32, writeSafetensors,
   type NamedTensor,
 } from './safetensors.js';
+import { golden } from '../../test/support/golden.js';
 
-const golden = (...p: string[]) => fileURLToPath(new URL(`../../../shared/golden/${p.join('/')}`, import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'cliplab-st-'));
 
 /** A safetensors file from a raw header string and data bytes (to build malformed files). */

@@ -5,7 +5,6 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildTestbed } from '../data/testbed/index.js';
 import { ShardWriter } from '../data/shards/writer.js';
 import { syntheticSample } from '../data/shards/synthetic.js';
@@ -14,8 +13,9 @@ import { loadClipModel } from '../models/load.js';
 import { trainClip, NonFiniteLossError, type TrainOptions } from './loop.js';
 import { zeroShotCheck } from './zero-shot-check.js';
 import { cosineLr } from './schedule.js';
+import { golden } from '../../test/support/golden.js';
 
-const GOLDEN = fileURLToPath(new URL('../../../shared/golden/clip-vit-tiny/', import.meta.url));
+const GOLDEN = golden('clip-vit-tiny');
 const MODEL = 'ViT-Nano-8-32';
 let root = '';
 let tb = '';

@@ -3,10 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { golden } from '../../../test/support/golden.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const cases = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../../shared/golden/tokenizer/cases.json', import.meta.url)), 'utf8'),
+  readFileSync(golden('tokenizer', 'cases.json'), 'utf8'),
 ) as Array<{ text: string; ids: number[] }>;
 
 function cliplab(...args: string[]) {

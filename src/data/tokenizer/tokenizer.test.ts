@@ -1,13 +1,13 @@
-// The tokenizer against OpenCLIP v2.20.0's golden cases (../shared/golden/tokenizer), plus the pieces on their own.
+// The tokenizer against OpenCLIP v2.20.0's golden cases (test/fixtures/golden/tokenizer), plus the pieces on their own.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cleanText, EOT_TOKEN, getTokenizer, SOT_TOKEN } from './index.js';
 import { htmlUnescape } from './html-unescape.js';
 import { bytesToUnicode } from './bpe.js';
 import { assetPath } from '../../util/assets.js';
 import { fixText, fixTextFull, isBad } from './ftfy.js';
+import { golden } from '../../../test/support/golden.js';
 
 interface GoldenCase {
   text: string;
@@ -19,7 +19,7 @@ interface GoldenCase {
   truncated: boolean;
 }
 
-const casesPath = fileURLToPath(new URL('../../../../shared/golden/tokenizer/cases.json', import.meta.url));
+const casesPath = golden('tokenizer', 'cases.json');
 const cases = JSON.parse(readFileSync(casesPath, 'utf8')) as GoldenCase[];
 
 describe('golden cases (OpenCLIP v2.20.0 SimpleTokenizer, ftfy 6.1.1)', () => {
