@@ -1,5 +1,7 @@
 // Zero-shot classification metrics from class logits: top-1, top-5, mean per-class recall, per-class accuracy and
-// the 95% Clopper–Pearson interval on top-1 (CLIP_benchmark's definitions; ties broken toward the lower class index).
+// the 95% Clopper–Pearson interval on top-1 (CLIP_benchmark's definitions; ties broken toward the lower class index),
+// and one-vs-rest mean average precision over the class scores.
+import { meanAveragePrecision } from './average-precision.js';
 import { clopperPearson } from './clopper-pearson.js';
 
 export interface ClassificationMetrics {
@@ -8,6 +10,8 @@ export interface ClassificationMetrics {
   acc5: number;
   /** Mean over the classes that have samples of that class's top-1 recall (sklearn balanced_accuracy_score). */
   mean_per_class_recall: number;
+  /** One-vs-rest average precision of each class's scores, averaged over the classes that have samples. */
+  mean_average_precision: number;
   /** 95% Clopper–Pearson interval on acc1. */
   acc1_ci95: [number, number];
   /** Correct top-1 count. */
@@ -61,6 +65,7 @@ export function classificationMetrics(logits: Float32Array, labels: ArrayLike<nu
     acc1: correct1 / n,
     acc5: correct5 / n,
     mean_per_class_recall: recall / perClass.size,
+    mean_average_precision: meanAveragePrecision(logits, labels, c).map,
     acc1_ci95: clopperPearson(correct1, n, alpha),
     correct1,
     correct5,

@@ -54,6 +54,8 @@ export const ResultSchema = z.looseObject({
     acc1: fraction,
     acc5: fraction,
     mean_per_class_recall: fraction,
+    /** One-vs-rest mean average precision over the class scores (classification) or labels (multi-label). */
+    mean_average_precision: fraction.optional(),
     /** 95% interval of acc1 (e.g. Wilson), optional. */
     acc1_ci95: z.tuple([fraction, fraction]).optional(),
   }),
@@ -74,6 +76,9 @@ export const ResultSchema = z.looseObject({
   provenance: z.record(z.string(), z.unknown()).optional(),
 });
 export type Result = z.infer<typeof ResultSchema>;
+
+/** Tasks whose results carry acc1/acc5/mean_per_class_recall (what ResultSchema and analysis read). */
+export const CLASSIFICATION_TASKS: readonly string[] = ['zeroshot_classification'];
 
 export interface LoadedResult {
   /** Absolute path of the file it came from. */
@@ -163,6 +168,13 @@ export function readResults(paths: string[], opts: ReadResultsOptions = {}): Loa
     }
     if (!explicit && (!looksLikeResult(value) || file.endsWith('robustness.json'))) {
       opts.onSkip?.(file, 'not a result file');
+      continue;
+    }
+    const task = (value as { task?: unknown }).task;
+    if (typeof task === 'string' && !CLASSIFICATION_TASKS.includes(task)) {
+      // Retrieval, multi-label and linear-probe results have other metrics; analysis reads classification only.
+      if (explicit) throw new InputError(file, `a ${task} result; analysis reads zero-shot classification results`);
+      opts.onSkip?.(file, `a ${task} result`);
       continue;
     }
     const result = parseResult(value, file);

@@ -8,6 +8,7 @@ import { readTestbedManifest } from '../data/testbed/index.js';
 import { assetPath } from '../util/assets.js';
 import { InputError } from '../util/errors.js';
 import { codePointCompare, listClassDirs, readImageFolder, type FolderClass, type ImageFolder } from './image-folder.js';
+import { IMAGENET_C, IMAGENET_C_FOLDERS, listImagenetC } from './imagenet-c.js';
 
 /** A label of a dataset: its folder, its name, and the head columns whose max is its logit. */
 export interface EvalClass extends FolderClass {
@@ -31,6 +32,8 @@ export interface DatasetSpec {
   reference?: boolean;
   /** The listing, when building the spec already read it. */
   folder?: ImageFolder;
+  /** ImageNet-C: the set's corruption and severity; such sets are reported together in one `imagenet-c` result. */
+  corruption?: { name: string; severity: number };
 }
 
 export const SUITES = ['testbed', 'imagenet'] as const;
@@ -153,7 +156,8 @@ export function imagenetSuite(opts: SuiteOptions): DatasetSpec[] {
   const root = resolve(opts.dataRoot);
   if (!existsSync(root)) throw new InputError(opts.dataRoot, 'no such directory');
   for (const d of opts.datasets ?? [])
-    if (!(IMAGENET_DATASETS as readonly string[]).includes(d)) throw new InputError('--datasets', `unknown ImageNet-suite dataset '${d}' (have ${IMAGENET_DATASETS.join(', ')})`);
+    if (!(IMAGENET_DATASETS as readonly string[]).includes(d) && d !== IMAGENET_C)
+      throw new InputError('--datasets', `unknown ImageNet-suite dataset '${d}' (have ${[...IMAGENET_DATASETS, IMAGENET_C].join(', ')})`);
   const want = (opts.datasets ?? IMAGENET_DATASETS) as readonly ImagenetDataset[];
   const head = imagenetClassnames();
   const specs: DatasetSpec[] = [];
@@ -181,9 +185,30 @@ export function imagenetSuite(opts: SuiteOptions): DatasetSpec[] {
       reference: ds === 'imagenet-1k',
     });
   }
+  if (!opts.datasets || opts.datasets.includes(IMAGENET_C)) specs.push(...imagenetCSpecs(root, head, opts.datasets !== undefined));
   if (specs.length === 0)
-    throw new InputError(root, `no ImageNet-suite dataset here (looked for ${IMAGENET_DATASETS.map((d) => IMAGENET_FOLDERS[d][0]).join(', ')})`);
+    throw new InputError(root, `no ImageNet-suite dataset here (looked for ${[...IMAGENET_DATASETS.map((d) => IMAGENET_FOLDERS[d][0]), IMAGENET_C].join(', ')})`);
   return specs;
+}
+
+/** One 1000-class dataset per ImageNet-C (corruption, severity) folder, named `imagenet-c/<corruption>/<severity>`. */
+function imagenetCSpecs(root: string, head: string[], required: boolean): DatasetSpec[] {
+  const dir = IMAGENET_C_FOLDERS.map((f) => join(root, f)).find((p) => existsSync(p));
+  if (!dir) {
+    if (required) throw new InputError(root, `no ${IMAGENET_C} folder (looked for ${IMAGENET_C_FOLDERS.join(', ')})`);
+    return [];
+  }
+  return listImagenetC(dir).map((set) => ({
+    name: `${IMAGENET_C}/${set.corruption}/${set.severity}`,
+    suite: 'imagenet',
+    root: set.dir,
+    headClassnames: head,
+    classes: imagenet1000Classes(set.dir),
+    classesId: 'imagenet-1k',
+    borderCrop: 0,
+    reference: false,
+    corruption: { name: set.corruption, severity: set.severity },
+  }));
 }
 
 // ----------------------------------------------------------------------------------------------- testbed

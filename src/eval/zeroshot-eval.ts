@@ -7,6 +7,7 @@ import type { Device } from '../runtime/index.js';
 import { packageRoot } from '../util/assets.js';
 import { InputError } from '../util/errors.js';
 import { DecodePool } from './decode.js';
+import { aggregateImagenetC, IMAGENET_C, readCorruptionBaseline, type CorruptionBaseline, type CorruptionTable } from './imagenet-c.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import { openEvalModel, type EvalModel } from './model.js';
 import { DesignInfoSchema, parseResult, type Result } from './result.js';
@@ -59,6 +60,8 @@ export interface ZeroShotEvalOptions {
   device?: Device;
   /** Zero-shot head cache dir; default beside each weights file; null disables. */
   cacheDir?: string | null;
+  /** ImageNet-C: a baseline model's errors for mCE (a cliplab imagenet-c result or an error table). */
+  mceBaseline?: string;
   /** Write results here: a `.json` file (one result) or a directory (one file per dataset). */
   out?: string;
   onProgress?: (e: EvalProgress) => void;
@@ -124,6 +127,7 @@ const metricsRecord = (m: ClassificationMetrics) => ({
   acc1: m.acc1,
   acc5: m.acc5,
   mean_per_class_recall: m.mean_per_class_recall,
+  mean_average_precision: m.mean_average_precision,
   acc1_ci95: m.acc1_ci95,
   acc1_correct: m.correct1,
   acc5_correct: m.correct5,
@@ -252,6 +256,52 @@ function toResult(s: DatasetScores, id: Identity, templates: TemplateSet, ref: D
   return result as Result; // validated; keeps this field order in the file
 }
 
+/** The one `imagenet-c` result: every (corruption, severity) set's metrics, their means, and mCE with a baseline. */
+function imagenetCResult(
+  baseline: CorruptionBaseline | undefined,
+  table: CorruptionTable,
+  sets: DatasetSpec[],
+  id: Identity,
+  templates: TemplateSet,
+  clean: Result | undefined,
+  version: string,
+): Result {
+  const agg = aggregateImagenetC(table, { baseline, cleanAcc1: clean?.metrics.acc1 });
+  const spec = sets[0]!;
+  const result: Record<string, unknown> = {
+    model: id.model,
+    design: id.design,
+    dataset: IMAGENET_C,
+    task: 'zeroshot_classification',
+    pretrained: id.pretrained,
+    language: 'en',
+    metrics: agg.metrics,
+    n: agg.n,
+    samples_seen: id.samplesSeen,
+    seed: id.seed,
+    suite: spec.suite,
+    reference: false,
+    classes: { id: spec.classesId, count: spec.classes.length, hash: hashClassnames(spec.classes.map((c) => c.name)) },
+    ...(id.designInfo ? { design_info: id.designInfo } : {}),
+    aggregate: `mean over ${agg.sets} sets (the benchmark's corruptions × severities present; extra corruptions reported, not averaged)`,
+    ...(clean ? { clean_acc1: clean.metrics.acc1 } : {}),
+    ...(agg.missing.length ? { missing_corruptions: agg.missing } : {}),
+    ...(agg.mce_baseline ? { mce_baseline: agg.mce_baseline } : {}),
+    corruptions: agg.corruptions,
+    provenance: {
+      ...id.provenance,
+      dataset_root: join(spec.root, '..', '..'),
+      templates: { name: templates.name, count: templates.templates.length, sha256_16: templates.hash },
+      logit_scale: ZERO_SHOT_LOGIT_SCALE,
+      cliplab_version: version,
+      created: new Date().toISOString(),
+      host: hostname(),
+    },
+  };
+  parseResult(result, `result for ${id.model} on ${IMAGENET_C}`);
+  return result as Result;
+}
+
 async function openMembers(o: ZeroShotEvalOptions): Promise<EnsembleMember[]> {
   if (o.members) return o.members;
   const entries = o.ensemble ?? (o.model !== undefined ? [{ path: o.model, weight: 1 }] : []);
@@ -283,8 +333,10 @@ export async function evaluateZeroShot(o: ZeroShotEvalOptions): Promise<ZeroShot
     if (given.some((m) => !(m.weight >= 0) || !Number.isFinite(m.weight)) || !(total > 0))
       throw new InputError('--ensemble', 'weights must be non-negative numbers with a positive sum');
   }
-  if (o.out !== undefined && /\.json$/i.test(o.out) && specs.length > 1)
-    throw new InputError('--out', `${specs.length} datasets give ${specs.length} results (${specs.map((s) => s.name).join(', ')}); pass a directory`);
+  const outputs = [...new Set(specs.map((s) => (s.corruption ? IMAGENET_C : s.name)))];
+  if (o.out !== undefined && /\.json$/i.test(o.out) && outputs.length > 1)
+    throw new InputError('--out', `${outputs.length} datasets give ${outputs.length} results (${outputs.join(', ')}); pass a directory`);
+  const mceBaseline = o.mceBaseline !== undefined ? readCorruptionBaseline(o.mceBaseline) : undefined;
   const members = await openMembers(o);
   const total = members.reduce((s, m) => s + m.weight, 0);
   const mixed = members.map((m) => ({ model: m.model, weight: m.weight / total }));
@@ -297,6 +349,8 @@ export async function evaluateZeroShot(o: ZeroShotEvalOptions): Promise<ZeroShot
     const ordered = [...specs.filter((s) => s.reference), ...specs.filter((s) => !s.reference)];
     let ref: DatasetScores | undefined;
     const results: Result[] = [];
+    const corruptions: CorruptionTable = new Map();
+    const corruptedSets: DatasetSpec[] = [];
     for (const spec of ordered) {
       const scores = await scoreDataset(spec, {
         members: mixed,
@@ -311,7 +365,19 @@ export async function evaluateZeroShot(o: ZeroShotEvalOptions): Promise<ZeroShot
       if (scores.skipped.length)
         warn(`${spec.name}: ${scores.skipped.length} of ${scores.nFiles} images unreadable, skipped (n = ${scores.n}); first: ${scores.skipped[0]!.file}: ${scores.skipped[0]!.reason}`);
       if (spec.reference) ref = scores;
-      results.push(toResult(scores, id, templates, ref, version));
+      const r = toResult(scores, id, templates, ref, version);
+      if (spec.corruption) {
+        const bySev = corruptions.get(spec.corruption.name) ?? new Map();
+        const m = r.metrics as Required<Result['metrics']>;
+        bySev.set(spec.corruption.severity, { acc1: m.acc1, acc5: m.acc5, mean_per_class_recall: m.mean_per_class_recall, mean_average_precision: m.mean_average_precision, n: r.n });
+        corruptions.set(spec.corruption.name, bySev);
+        corruptedSets.push(spec);
+      } else results.push(r);
+    }
+    if (corruptedSets.length) {
+      const missing = aggregateImagenetC(corruptions).missing;
+      if (missing.length) warn(`${IMAGENET_C}: incomplete (${missing.join(', ')} lack some of the five severities); its means are over the sets present`);
+      results.push(imagenetCResult(mceBaseline, corruptions, corruptedSets, id, templates, results.find((x) => x.reference), version));
     }
     const files = o.out !== undefined ? await writeResults(o.out, results) : [];
     return { results, files, warnings };

@@ -54,6 +54,7 @@ interface Flags {
   device?: string;
   cacheDir?: string;
   cache?: boolean;
+  mceBaseline?: string;
   json?: boolean;
 }
 
@@ -116,6 +117,7 @@ export function register(program: Command): void {
     .option('--device <d>', 'cpu|cuda (default cpu)')
     .option('--cache-dir <dir>', 'zero-shot head cache (default: .cliplab-cache/ beside the weights)')
     .option('--no-cache', 'do not read or write cached zero-shot heads')
+    .option('--mce-baseline <file>', 'ImageNet-C: baseline errors for mCE (a cliplab imagenet-c result or {errors: {corruption: [5 errors]}, clean_error})')
     .option('--json', 'print the results as JSON lines on stdout')
     .action(async (f: Flags) => {
       let ensemble: EnsembleEntry[] | undefined;
@@ -145,6 +147,7 @@ export function register(program: Command): void {
           decodeThreads: f.decodeThreads === undefined ? undefined : intFlag('--decode-threads', f.decodeThreads, 1, 0),
           device: choiceFlag('--device', f.device, ['cpu', 'cuda'] as const, 'cpu'),
           cacheDir: f.cache === false ? null : f.cacheDir,
+          mceBaseline: f.mceBaseline,
           out: f.out,
           onProgress: rep.on,
           onWarning: (m) => {
@@ -162,6 +165,7 @@ export function register(program: Command): void {
               `${r.dataset}: acc1 ${(100 * r.metrics.acc1).toFixed(2)}%` +
                 (ci ? ` [${(100 * ci[0]).toFixed(2)}, ${(100 * ci[1]).toFixed(2)}]` : '') +
                 ` acc5 ${(100 * r.metrics.acc5).toFixed(2)}% mpcr ${(100 * r.metrics.mean_per_class_recall).toFixed(2)}% n=${r.n}` +
+                (typeof r.metrics.mCE === 'number' ? ` mCE ${(100 * r.metrics.mCE).toFixed(2)}%` : '') +
                 (sub ? ` (${sub.dataset} on these classes: ${(100 * sub.metrics.acc1).toFixed(2)}%)` : '') +
                 '\n',
             );
