@@ -122,19 +122,4 @@ export function processMatches(pid: number, marker: string): boolean {
   }
 }
 
-/** A process identity that survives pid reuse: `pid:start time` (from /proc; just the pid where there is none). */
-export function processIdentity(pid: number): string | null {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return null;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return null; // exited, not yet reaped
-    return `${pid}:${fields[19]}`;
-  } catch {
-    return String(pid);
-  }
-}
+export { processIdentity } from '../util/process.js';

@@ -1,6 +1,6 @@
 // `runStudy`: validate and plan the spec, open the results store, reap jobs a crashed run left behind, run
 // the grid on an executor, then analyze (robustness.json, tables, plots) and write the HTML report.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { analyze } from '../analysis/analyze.js';
 import type { Robustness } from '../analysis/robustness-types.js';
@@ -8,7 +8,8 @@ import { writeAnalysis } from '../analysis/write-analysis.js';
 import { readResults } from '../eval/result.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
-import { type Executor, LocalProcessExecutor, killGroup, processIdentity, processMatches } from './executor.js';
+import { lockDir } from '../util/dir-lock.js';
+import { type Executor, LocalProcessExecutor, killGroup, processMatches } from './executor.js';
 import { findingsMarkdown, studyFindings } from './findings.js';
 import { type JobContext, jobWork, studyLayout } from './jobs.js';
 import { type StudyPlan, planStudy } from './plan.js';
@@ -64,18 +65,19 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
   const out = resolve(o.out);
   const info = o.onInfo ?? (() => {});
   const plan = planStudy(o.spec, out);
-  mkdirSync(out, { recursive: true });
+  // One runner per study directory: a second one would hand the first one's running jobs back.
+  const lock = lockDir(out, 'study');
   const layout = studyLayout(out);
-  const store = new StudyStore(join(out, STORE_FILE));
+  let store: StudyStore;
+  try {
+    store = new StudyStore(join(out, STORE_FILE));
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const executor = o.executor ?? new LocalProcessExecutor(o.jobs ?? 1);
   const ctx: JobContext = { plan, layout, threads: o.threads };
   try {
-    // One runner per study directory: a second one would hand the first one's running jobs back.
-    const holder = store.getMeta('runner') ?? '';
-    const holderPid = Number(holder.split(':')[0]);
-    if (holderPid > 0 && holderPid !== process.pid && processIdentity(holderPid) === holder)
-      throw new InputError(out, `another study runner (pid ${holderPid}) is working on this directory; wait for it or stop it`);
-    store.setMeta('runner', processIdentity(process.pid) ?? String(process.pid));
     store.setMeta('spec', JSON.stringify(o.spec.spec));
     store.setMeta('spec_source', o.spec.where);
     await writeJsonAtomic(join(out, 'study-spec.json'), o.spec.spec);
@@ -101,8 +103,8 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
     outcome.seconds = (Date.now() - t0) / 1000;
     return outcome;
   } finally {
-    if (store.getMeta('runner') === (processIdentity(process.pid) ?? String(process.pid))) store.setMeta('runner', '');
     store.close();
+    lock.release();
   }
 }
 

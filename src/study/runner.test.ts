@@ -3,11 +3,13 @@
 // jobs, failures block only their dependents, and a changed spec redoes exactly the affected jobs.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LocalProcessExecutor, processIdentity } from './executor.js';
+import { LOCK_FILE } from '../util/dir-lock.js';
+import { processIdentity } from '../util/process.js';
+import { LocalProcessExecutor } from './executor.js';
 import { runStudy } from './run-study.js';
 import { readStudySpec } from './spec.js';
 import { STORE_FILE, StudyStore } from './store.js';
@@ -149,10 +151,11 @@ describe('study runner (fake cliplab)', () => {
     const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 200));
-      const s = storeOf(out);
-      s.setMeta('runner', processIdentity(other.pid!)!);
-      s.close();
-      await expect(run(out)).rejects.toThrow(/another study runner \(pid \d+\) is working on this directory/);
+      const start = processIdentity(other.pid!)!.split(':')[1];
+      const holder = { pid: other.pid, start, host: hostname(), command: 'study', since: new Date().toISOString(), token: 't' };
+      writeFileSync(join(out, LOCK_FILE), JSON.stringify(holder));
+      await expect(run(out)).rejects.toThrow(new RegExp(`another cliplab study \\(pid ${other.pid},.*is writing this directory`));
+      expect(existsSync(join(out, STORE_FILE))).toBe(false);
     } finally {
       const gone = new Promise((r) => other.once('exit', r));
       other.kill('SIGKILL');
