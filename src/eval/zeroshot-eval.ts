@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Device } from '../runtime/index.js';
 import { packageRoot } from '../util/assets.js';
+import { withDirLock } from '../util/dir-lock.js';
 import { InputError } from '../util/errors.js';
 import { DecodePool } from './decode.js';
 import { aggregateImagenetC, IMAGENET_C, readCorruptionBaseline, type CorruptionBaseline, type CorruptionTable } from './imagenet-c.js';
@@ -319,7 +320,13 @@ async function openMembers(o: ZeroShotEvalOptions): Promise<EnsembleMember[]> {
   return members;
 }
 
+/** Evaluates; a directory `out` is held meanwhile (one writer per directory; a `.json` file is written atomically). */
 export async function evaluateZeroShot(o: ZeroShotEvalOptions): Promise<ZeroShotEvalOutput> {
+  if (o.out === undefined || /\.json$/i.test(o.out)) return evaluateLocked(o);
+  return withDirLock(o.out, 'eval', () => evaluateLocked(o));
+}
+
+async function evaluateLocked(o: ZeroShotEvalOptions): Promise<ZeroShotEvalOutput> {
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);

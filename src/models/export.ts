@@ -1,5 +1,6 @@
 // `cliplab export onnx`: the two encoders as standalone ONNX files with the weights inside.
 import { join } from 'node:path';
+import { withDirLock } from '../util/dir-lock.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { toOnnxBytes } from '../graph/index.js';
 import { imageEncoderGraph, textEncoderGraph, IMAGE_INPUT, IMAGE_OUTPUT, TEXT_INPUT, TEXT_OUTPUT } from './encoders.js';
@@ -12,6 +13,10 @@ export interface ExportedFiles {
 }
 
 export async function exportOnnx(model: LoadedModel, outDir: string): Promise<ExportedFiles> {
+  return withDirLock(outDir, 'export', () => exportLocked(model, outDir));
+}
+
+async function exportLocked(model: LoadedModel, outDir: string): Promise<ExportedFiles> {
   const files = { image: join(outDir, 'image_encoder.onnx'), text: join(outDir, 'text_encoder.onnx'), config: join(outDir, 'config.json') };
   await writeFileAtomic(files.image, toOnnxBytes(imageEncoderGraph(model.config, model.weights)));
   await writeFileAtomic(files.text, toOnnxBytes(textEncoderGraph(model.config, model.weights)));

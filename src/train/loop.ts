@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliplabError, InputError } from '../util/errors.js';
+import { withDirLock } from '../util/dir-lock.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { cudaAvailable, type HostTensor } from '../runtime/index.js';
 import { loadModelConfig, type ClipConfig } from '../models/config.js';
@@ -71,10 +72,15 @@ export function runPaths(run: string) {
 const isTextTower = (name: string): boolean =>
   name === 'token_embedding.weight' || name === 'positional_embedding' || name === 'text_projection' || name.startsWith('transformer.') || name.startsWith('ln_final.');
 
+/** Trains into `options.out`, holding it for the whole run (one writer per run directory). */
 export async function trainClip(options: TrainOptions): Promise<TrainResult> {
+  validateOptions(options);
+  return withDirLock(options.out, 'train', () => trainLocked(options));
+}
+
+async function trainLocked(options: TrainOptions): Promise<TrainResult> {
   // ---------------------------------------------------------------- setup
   const t0 = performance.now();
-  validateOptions(options);
   const run = resolve(options.out);
   const P = runPaths(run);
   let o = options;

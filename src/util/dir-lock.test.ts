@@ -83,6 +83,16 @@ describe('lockDir', () => {
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).token).toBe('theirs');
   });
 
+  it('a directory the lock created is removed on release when nothing was written to it', () => {
+    const parent = tmp();
+    lockDir(join(parent, 'a'), 'train').release();
+    expect(existsSync(join(parent, 'a'))).toBe(false);
+    const b = lockDir(join(parent, 'b'), 'train');
+    writeFileSync(join(parent, 'b', 'x'), '');
+    b.release();
+    expect(readdirSync(join(parent, 'b'))).toEqual(['x']);
+  });
+
   it('withDirLock releases when the work throws', async () => {
     const dir = tmp();
     await expect(withDirLock(dir, 'export', async () => {

@@ -1,7 +1,7 @@
 // One writer per output directory: a lock file `.cliplab.lock` holding the writer's pid, start time, host and
 // command. It is created with link(2) from a complete temp file (atomic, never half-written); a lock whose
 // process is gone (pid dead or reused) is stale and taken over by rename, so two racing starters cannot both win.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -88,12 +88,13 @@ function takeOver(file: string, staleIno: number): void {
 
 /**
  * Takes the directory (creating it) for `command`, or throws InputError naming the directory and the live
- * holder. Release it with `release()` (also done at process exit).
+ * holder. Release it with `release()` (also done at process exit); a directory the lock created and nothing
+ * was written to is removed again, so a command refused for bad input leaves no trace.
  */
 export function lockDir(dirArg: string, command: string): DirLock {
   const dir = resolve(dirArg);
   if (held.has(dir)) throw new InputError(dir, `this process is already writing this directory (cliplab ${command} twice at once?)`);
-  mkdirSync(dir, { recursive: true });
+  const created = mkdirSync(dir, { recursive: true }) !== undefined;
   const file = join(dir, LOCK_FILE);
   const id = processIdentity(process.pid);
   const me: LockHolder = {
@@ -111,7 +112,7 @@ export function lockDir(dirArg: string, command: string): DirLock {
       try {
         linkSync(tmp, file);
         held.set(dir, me.token);
-        return { dir, file, release: () => release(dir, me.token) };
+        return { dir, file, release: () => release(dir, me.token, created) };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -138,10 +139,19 @@ export function lockDir(dirArg: string, command: string): DirLock {
   }
 }
 
-function release(dir: string, token: string): void {
+function rmdirQuiet(dir: string): void {
+  try {
+    rmdirSync(dir); // only when empty
+  } catch {
+    // not empty: keep it
+  }
+}
+
+function release(dir: string, token: string, created: boolean): void {
   if (held.get(dir) !== token) return;
   held.delete(dir);
   removeIfOurs(join(dir, LOCK_FILE), token);
+  if (created) rmdirQuiet(dir);
 }
 
 /** Runs `fn` holding `dir` (see lockDir); releases it however `fn` ends. */

@@ -7,6 +7,7 @@ import { TRANSFORMS, type TransformName } from '../../analysis/transform.js';
 import { writeAnalysis } from '../../analysis/write-analysis.js';
 import { readResults } from '../../eval/result.js';
 import { InputError } from '../../util/errors.js';
+import { withDirLock } from '../../util/dir-lock.js';
 import { info, warn } from '../../util/log.js';
 
 function resolveBaselineFile(spec: BaselineSpec): BaselineSpec {
@@ -28,31 +29,34 @@ export function register(program: Command): void {
     .option('--samples <dir>', 'folder of sample images per source (samples/<source>/<name>.png + .txt) for the report')
     .option('--no-png', 'SVG plots only')
     .option('--json', 'print robustness.json to stdout')
-    .action(async (paths: string[], o: Record<string, string | boolean | undefined>) => {
-      const transform = o.transform as string;
-      if (!TRANSFORMS.includes(transform as TransformName)) throw new InputError('--transform', `expected probit or logit, got "${transform}"`);
-      const seed = Number(o.seed);
-      if (!Number.isInteger(seed)) throw new InputError('--seed', `not an integer: ${String(o.seed)}`);
-      const resamples = Number(o.resamples);
-      if (!Number.isInteger(resamples) || resamples < 1) throw new InputError('--resamples', `not a positive integer: ${String(o.resamples)}`);
-      const results = readResults(paths, { onSkip: (f, why) => info(`skipping ${f}: ${why}`) });
-      const r = analyze(results, {
-        reference: o.reference as string | undefined,
-        classes: o.classes as string | undefined,
-        transform: transform as TransformName,
-        baseline: resolveBaselineFile(parseBaselineArg(o.baseline as string | undefined)),
-        seed,
-        resamples,
-        inputPaths: paths.map((p) => resolve(p)),
-        samplesDir: o.samples === undefined ? undefined : resolve(o.samples as string),
-      });
-      for (const w of r.warnings) warn(w);
-      const written = await writeAnalysis(o.out as string, r, { png: o.png !== false });
-      if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-      else {
-        info(`${results.length} results, ${r.designs.length ? new Set(r.designs.map((d) => d.design)).size : 0} designs; reference ${r.reference}; shifts ${r.shifts.join(', ')}`);
-        info(`average over shifts: accuracies are averaged first, then compared with the baseline line`);
-        process.stdout.write(`${written.json}\n${written.markdown}\n${written.csv.join('\n')}\n${written.plots.join('\n')}\n`);
-      }
-    });
+    .action((paths: string[], o: Record<string, string | boolean | undefined>) =>
+      // Held from the start: a second writer is refused before the analysis runs, not after.
+      withDirLock(o.out as string, 'analyze', async () => {
+        const transform = o.transform as string;
+        if (!TRANSFORMS.includes(transform as TransformName)) throw new InputError('--transform', `expected probit or logit, got "${transform}"`);
+        const seed = Number(o.seed);
+        if (!Number.isInteger(seed)) throw new InputError('--seed', `not an integer: ${String(o.seed)}`);
+        const resamples = Number(o.resamples);
+        if (!Number.isInteger(resamples) || resamples < 1) throw new InputError('--resamples', `not a positive integer: ${String(o.resamples)}`);
+        const results = readResults(paths, { onSkip: (f, why) => info(`skipping ${f}: ${why}`) });
+        const r = analyze(results, {
+          reference: o.reference as string | undefined,
+          classes: o.classes as string | undefined,
+          transform: transform as TransformName,
+          baseline: resolveBaselineFile(parseBaselineArg(o.baseline as string | undefined)),
+          seed,
+          resamples,
+          inputPaths: paths.map((p) => resolve(p)),
+          samplesDir: o.samples === undefined ? undefined : resolve(o.samples as string),
+        });
+        for (const w of r.warnings) warn(w);
+        const written = await writeAnalysis(o.out as string, r, { png: o.png !== false });
+        if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        else {
+          info(`${results.length} results, ${r.designs.length ? new Set(r.designs.map((d) => d.design)).size : 0} designs; reference ${r.reference}; shifts ${r.shifts.join(', ')}`);
+          info(`average over shifts: accuracies are averaged first, then compared with the baseline line`);
+          process.stdout.write(`${written.json}\n${written.markdown}\n${written.csv.join('\n')}\n${written.plots.join('\n')}\n`);
+        }
+      }),
+    );
 }

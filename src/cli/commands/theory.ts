@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_THEORY_CONFIG, type TheoryConfig, runTheory } from '../../analysis/theory/experiments.js';
 import { writeTheory } from '../../analysis/theory/write-theory.js';
 import { InputError } from '../../util/errors.js';
+import { withDirLock } from '../../util/dir-lock.js';
 import { info } from '../../util/log.js';
 
 export function register(program: Command): void {
@@ -18,7 +19,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(seed)) throw new InputError('--seed', `not an integer: ${o.seed}`);
       const config: TheoryConfig = { ...DEFAULT_THEORY_CONFIG, seed };
       const r = runTheory(config);
-      const files = await writeTheory(o.out, r, { png: o.png });
+      const files = await withDirLock(o.out, 'theory', () => writeTheory(o.out, r, { png: o.png }));
       if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else {
         const c = r.claims;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
 import { CliplabError, InputError } from '../../util/errors.js';
+import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
@@ -222,8 +223,12 @@ async function spool(o: BuildOptions, p: Plan, shardLists: string[][], shardSize
   await fsp.writeFile(join(dir, 'spool.done'), '');
 }
 
-/** Builds (or finishes building) the dataset; returns its manifest. */
+/** Builds (or finishes building) the dataset, holding `out` meanwhile; returns its manifest. */
 export async function buildDataset(o: BuildOptions): Promise<{ manifest: Manifest; resumed: boolean }> {
+  return withDirLock(o.out, 'dataset build', () => buildLocked(o));
+}
+
+async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resumed: boolean }> {
   const { spec, out } = o;
   const shardSize = spec.shardSize ?? 1000;
   const shardLists = await Promise.all(spec.sources.map((s) => listShards(resolve(o.baseDir, s.path))));

@@ -5,6 +5,7 @@ import https from 'node:https';
 import { promises as fsp } from 'node:fs';
 import { resolve, relative, isAbsolute, basename } from 'node:path';
 import { InputError } from '../../util/errors.js';
+import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress as makeProgress } from '../../util/progress.js';
 import { shardName, updateSizesJson, writeShard, type ShardSample } from '../shards/writer.js';
@@ -250,7 +251,20 @@ export async function ingest(opts: IngestOptions): Promise<OverallStats> {
   if (onBadRow !== 'skip' && onBadRow !== 'fail') throw new InputError('--on-bad-row', `must be skip or fail, got "${String(onBadRow)}"`);
   const files = await listMetadataFiles(opts.metadata, opts.source);
   const out = resolve(opts.out);
-  await fsp.mkdir(out, { recursive: true });
+  return withDirLock(out, 'ingest', () => ingestLocked(opts, out, files, { concurrency, shardSize, imageSize, fetch, onBadRow }));
+}
+
+interface Resolved {
+  concurrency: number;
+  shardSize: number;
+  imageSize: number;
+  fetch: FetchOptions;
+  onBadRow: BadRowPolicy;
+}
+
+async function ingestLocked(opts: IngestOptions, out: string, files: string[], r: Resolved): Promise<OverallStats> {
+  const { concurrency, shardSize, imageSize, fetch, onBadRow } = r;
+  const d = INGEST_DEFAULTS;
   await checkRunConfig(out, {
     source: opts.source,
     metadata: files.map((f) => basename(f)),

@@ -27,6 +27,7 @@ import { distortedView, evalView, renderView, trainingView } from './render.js';
 import { ShardWriter } from '../shards/writer.js';
 import { packageRoot } from '../../util/assets.js';
 import { InputError } from '../../util/errors.js';
+import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
@@ -260,6 +261,10 @@ function packageVersions(): Record<string, string> {
  */
 export async function buildTestbed(options: BuildTestbedOptions): Promise<TestbedManifest> {
   const opts = resolveOptions(options);
+  return withDirLock(opts.out, 'testbed build', () => buildLocked(opts));
+}
+
+async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
   const ann = loadAnnotations();
   const sets = loadIconSets(ann) as Map<string, IconSetIndex>;
   const shared = sharedConcepts(sets.values());
