@@ -1,8 +1,7 @@
 // Dilution: a mixture's trend line against its sources' lines and the proportion-weighted interpolation;
 // input mixing (training on the mixture) against output mixing (an ensemble with the same proportions).
 import type { DesignInfo } from '../eval/result.js';
-import type { AnalysisContext } from './analyze.js';
-import { lineKey, pointsOf } from './analyze.js';
+import { type AnalysisContext, lineKey, pointsOf } from './lines.js';
 import type { DesignRecord, DilutionRecord, MixingCurve } from './robustness-types.js';
 import { AVERAGE } from './study.js';
 import { predictionCi } from './trend-line.js';

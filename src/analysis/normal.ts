@@ -176,3 +176,16 @@ export function tTestTwoSided(t: number, df: number): number {
   if (!Number.isFinite(t)) return 0;
   return incompleteBeta(df / (df + t * t), df / 2, 0.5);
 }
+
+/** The p-quantile of Student's t with `df` degrees of freedom (bisection on the CDF; p in (0, 1)). */
+export function studentTQuantile(p: number, df: number): number {
+  if (p === 0.5) return 0;
+  let lo = -1e3;
+  let hi = 1e3;
+  for (let i = 0; i < 200 && hi - lo > 1e-12; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}

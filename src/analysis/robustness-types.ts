@@ -93,11 +93,13 @@ export interface SizeScalingRecord {
   design: string;
   dataset: string;
   n: number;
+  /** Distinct training set sizes, ascending. */
   sizes: number[];
-  /** Residuals from the design's own line, transformed units, in size order. */
+  /** Residuals from the design's own line, transformed units, models in size order. */
   residuals: number[];
-  /** Least-squares slope of residual on log10(size), its t statistic and two-sided p (df = n − 2). */
+  /** Size coefficient c of T(shift) = a + b·T(ref) + c·log10(size) (transformed units per decade), its 95% CI, t and two-sided p (df = n − 3). */
   slope: number;
+  ci95: [number, number];
   t: number;
   df: number;
   p: number;

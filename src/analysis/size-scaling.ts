@@ -1,25 +1,59 @@
-// Size scaling: do a design's models at different training set sizes stay on one line? Residuals from
-// the design's own line, regressed on log10(size), with a t-test on that slope (df = n − 2).
-import type { AnalysisContext } from './analyze.js';
-import { lineKey } from './analyze.js';
+// Size scaling: does more data from one design move its models along the design's line, or off it?
+// Per design and shift, T(shift accuracy) is regressed on T(reference accuracy) and log10(training set
+// size) together; the size coefficient is the shift accuracy gained at a fixed reference accuracy per
+// decade of data. Along the line ⇔ that coefficient is 0 (t-test, df = n − 3, and its 95% CI).
+// (Regressing the residuals of the design's own line on size instead is degenerate: the residuals are
+// orthogonal to reference accuracy, which grows with size, and with three models they are proportional
+// to one fixed vector, so every shift gets the same t.)
+import { type AnalysisContext, lineKey } from './lines.js';
+import { studentTQuantile, tTestTwoSided } from './normal.js';
 import type { SizeScalingRecord } from './robustness-types.js';
 import { AVERAGE } from './study.js';
-import { fitLine } from './trend-line.js';
 import { transformAccuracy } from './transform.js';
-import { tTestTwoSided } from './normal.js';
 
-/** Slope of y on x with its standard error (null when undefined). */
-export function slopeTest(xs: number[], ys: number[]): { slope: number; t: number; df: number; p: number } | null {
-  const n = xs.length;
-  const fit = fitLine(xs.map((x, i) => ({ x, y: ys[i]! })));
-  if (!fit || n < 3) return null;
-  const mx = xs.reduce((a, v) => a + v, 0) / n;
-  const sxx = xs.reduce((a, v) => a + (v - mx) ** 2, 0);
-  const sse = xs.reduce((a, x, i) => a + (ys[i]! - fit.slope * x - fit.intercept) ** 2, 0);
-  const df = n - 2;
-  const se = Math.sqrt(sse / df / sxx);
-  const t = se > 0 ? fit.slope / se : fit.slope === 0 ? 0 : Infinity * Math.sign(fit.slope);
-  return { slope: fit.slope, t, df, p: se > 0 ? tTestTwoSided(t, df) : fit.slope === 0 ? 1 : 0 };
+/** Distinct training set sizes a design needs for the test (the size term needs spread beyond the line's two parameters). */
+export const MIN_SIZES = 4;
+
+/** Solves the 3×3 system A·v = b by Cramer's rule; null when A is (numerically) singular. */
+function solve3(A: number[][], b: number[]): number[] | null {
+  const det = (m: number[][]): number =>
+    m[0]![0]! * (m[1]![1]! * m[2]![2]! - m[1]![2]! * m[2]![1]!) -
+    m[0]![1]! * (m[1]![0]! * m[2]![2]! - m[1]![2]! * m[2]![0]!) +
+    m[0]![2]! * (m[1]![0]! * m[2]![1]! - m[1]![1]! * m[2]![0]!);
+  const d = det(A);
+  const scale = Math.max(...A.flat().map(Math.abs), 1e-300);
+  if (!(Math.abs(d) > 1e-12 * scale ** 3)) return null;
+  return [0, 1, 2].map((j) => det(A.map((row, i) => row.map((v, k) => (k === j ? b[i]! : v)))) / d);
+}
+
+export interface PartialTest {
+  /** Coefficient of z in y = a + b·x + c·z. */
+  coefficient: number;
+  se: number;
+  t: number;
+  df: number;
+  p: number;
+  ci95: [number, number];
+}
+
+/** OLS of y on (1, x, z); the t-test and 95% CI of z's coefficient. Null with n < 4 or collinear regressors. */
+export function partialSlopeTest(x: number[], z: number[], y: number[]): PartialTest | null {
+  const n = y.length;
+  if (n < 4) return null;
+  const cols = [x.map(() => 1), x, z];
+  const XtX = cols.map((ci) => cols.map((cj) => ci.reduce((a, v, i) => a + v * cj[i]!, 0)));
+  const Xty = cols.map((c) => c.reduce((a, v, i) => a + v * y[i]!, 0));
+  const beta = solve3(XtX, Xty);
+  if (!beta) return null;
+  const sse = y.reduce((a, yi, i) => a + (yi - beta[0]! - beta[1]! * x[i]! - beta[2]! * z[i]!) ** 2, 0);
+  const df = n - 3;
+  const inv22 = solve3(XtX, [0, 0, 1]);
+  if (!inv22 || !(inv22[2]! > 0)) return null;
+  const se = Math.sqrt((sse / df) * inv22[2]!);
+  const c = beta[2]!;
+  const t = se > 0 ? c / se : c === 0 ? 0 : Infinity * Math.sign(c);
+  const q = studentTQuantile(0.975, df);
+  return { coefficient: c, se, t, df, p: se > 0 ? tTestTwoSided(t, df) : c === 0 ? 1 : 0, ci95: [c - q * se, c + q * se] };
 }
 
 export function analyzeSizeScaling(ctx: AnalysisContext): SizeScalingRecord[] {
@@ -29,28 +63,26 @@ export function analyzeSizeScaling(ctx: AnalysisContext): SizeScalingRecord[] {
     for (const dataset of [...study.shifts, AVERAGE]) {
       const line = lines.get(lineKey(design, dataset));
       if (!line) continue;
-      const ms = study.models
-        .filter((m) => m.design === design && m.shifts.has(dataset))
-        .sort((a, b) => a.size - b.size);
-      if (new Set(ms.map((m) => m.size)).size < 3) continue;
-      const residuals: number[] = [];
-      let maxAbs = 0;
-      for (const m of ms) {
-        const s = m.shifts.get(dataset)!;
-        const x = transformAccuracy(t, m.reference.acc, m.reference.n);
-        const pred = line.slope * x + line.intercept;
-        residuals.push(transformAccuracy(t, s.acc, s.n) - pred);
-        maxAbs = Math.max(maxAbs, Math.abs(s.acc - t.inverse(pred)));
-      }
-      const test = slopeTest(ms.map((m) => Math.log10(m.size)), residuals);
+      const ms = study.models.filter((m) => m.design === design && m.shifts.has(dataset)).sort((a, b) => a.size - b.size);
+      const sizes = [...new Set(ms.map((m) => m.size))];
+      if (sizes.length < MIN_SIZES) continue;
+      const x = ms.map((m) => transformAccuracy(t, m.reference.acc, m.reference.n));
+      const y = ms.map((m) => transformAccuracy(t, m.shifts.get(dataset)!.acc, m.shifts.get(dataset)!.n));
+      const test = partialSlopeTest(x, ms.map((m) => Math.log10(m.size)), y);
       if (!test) continue;
+      const residuals = x.map((xi, i) => y[i]! - (line.slope * xi + line.intercept));
+      const maxAbs = Math.max(...ms.map((m, i) => Math.abs(m.shifts.get(dataset)!.acc - t.inverse(line.slope * x[i]! + line.intercept))));
       out.push({
         design,
         dataset,
         n: ms.length,
-        sizes: ms.map((m) => m.size),
+        sizes,
         residuals,
-        ...test,
+        slope: test.coefficient,
+        ci95: test.ci95,
+        t: test.t,
+        df: test.df,
+        p: test.p,
         maxAbsResidualAcc: maxAbs,
         onLine: test.p >= 0.05,
       });
