@@ -1,11 +1,13 @@
-// Checkpoints: an OpenCLIP `state_dict` as safetensors plus `config.json` (the OpenCLIP model config) beside it,
-// and `matchStateDict`, which checks a loaded state dict against the names and shapes a model expects.
+// Checkpoints: an OpenCLIP `state_dict` as safetensors (or a torch.save `.pt`) plus `config.json` (the OpenCLIP
+// model config) beside it, and `matchStateDict`, which checks a loaded state dict against a model's names and shapes.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fs.js';
-import { loadModelConfig, parseModelConfig, type ClipConfig } from './config.js';
-import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
+import { configJson, loadModelConfig, parseModelConfig, type ClipConfig } from './config.js';
+import { writeSafetensors, type NamedTensor } from './safetensors.js';
+import { writeTorchCheckpoint } from './torch-write.js';
+import { readWeights } from './weights.js';
 
 /** File name of the weights when a checkpoint is given as a directory. */
 export const CHECKPOINT_FILE = 'model.safetensors';
@@ -66,7 +68,7 @@ export function checkpointFile(pathOrDir: string): string {
 }
 
 export interface Checkpoint {
-  /** The safetensors file read. */
+  /** The weights file read (safetensors or torch.save). */
   file: string;
   tensors: Map<string, NamedTensor>;
   metadata: Record<string, string>;
@@ -74,18 +76,19 @@ export interface Checkpoint {
   config: ClipConfig | null;
 }
 
-/** Read a checkpoint: `model.safetensors` in a directory, or a `.safetensors[.gz]` file, plus its `config.json`. */
+/** Read a checkpoint: `model.safetensors` in a directory, or a `.safetensors[.gz]`/`.pt` file, plus its `config.json`. */
 export async function readCheckpoint(pathOrDir: string): Promise<Checkpoint> {
   const file = checkpointFile(pathOrDir);
-  const { tensors, metadata } = await readSafetensors(file);
+  const { tensors, metadata } = await readWeights(file);
   const configPath = join(dirname(file), CONFIG_FILE);
   const config = existsSync(configPath) ? loadModelConfig(configPath) : null;
   return { file, tensors, metadata, config };
 }
 
 /**
- * Write `tensors` as safetensors (atomically) and `config` as `config.json` in the same directory. `pathOrDir`
- * is a `.safetensors` path or a directory (then `model.safetensors` inside it). Returns the weights path.
+ * Write `tensors` (atomically) and `config` as `config.json` in the same directory. `pathOrDir` is a
+ * `.safetensors` path, a `.pt` path (a torch.save file OpenCLIP's load_checkpoint reads; `metadata.epoch` and
+ * `metadata.name` go into it) or a directory (then `model.safetensors` inside it). Returns the weights path.
  */
 export async function writeCheckpoint(
   pathOrDir: string,
@@ -94,8 +97,11 @@ export async function writeCheckpoint(
   metadata?: Record<string, string>,
 ): Promise<string> {
   parseModelConfig(config, `config for ${pathOrDir}`);
-  const file = /\.safetensors(\.gz)?$/.test(pathOrDir) ? pathOrDir : join(pathOrDir, CHECKPOINT_FILE);
-  await writeSafetensors(file, tensors, metadata);
-  await writeJsonAtomic(join(dirname(file), CONFIG_FILE), config);
+  const file = /\.(safetensors(\.gz)?|pt)$/.test(pathOrDir) ? pathOrDir : join(pathOrDir, CHECKPOINT_FILE);
+  if (file.endsWith('.pt')) {
+    const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+    await writeTorchCheckpoint(file, map, { epoch: Number(metadata?.epoch ?? 0), name: metadata?.name ?? 'cliplab' });
+  } else await writeSafetensors(file, tensors, metadata);
+  await writeJsonAtomic(join(dirname(file), CONFIG_FILE), configJson(config));
   return file;
 }

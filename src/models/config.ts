@@ -147,6 +147,20 @@ export function parseModelConfig(value: unknown, where: string): ClipConfig {
   return { embed_dim, quick_gelu, vision_cfg: vision, text_cfg: text };
 }
 
+/**
+ * The config as `config.json` beside a checkpoint: every field, less those that are null where OpenCLIP's
+ * default is null too. OpenCLIP's create_model tests keys for presence (`'hf_model_name' in text_cfg` builds
+ * a CustomTextCLIP, whose state dict names differ), so a null there is not the same as no key.
+ */
+export function configJson(cfg: ClipConfig): Record<string, unknown> {
+  const drop = (o: object): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(o).filter(([k, v]) => !(v === null && NULL_DEFAULTS.has(k))));
+  return { embed_dim: cfg.embed_dim, quick_gelu: cfg.quick_gelu, vision_cfg: drop(cfg.vision_cfg), text_cfg: drop(cfg.text_cfg) };
+}
+
+/** Fields of CLIPVisionCfg / CLIPTextCfg whose default is None. */
+const NULL_DEFAULTS = new Set(['ls_init_value', 'timm_model_name', 'timm_drop_path', 'hf_model_name', 'hf_tokenizer_name']);
+
 const CONFIG_DIR = () => assetPath('model-configs');
 
 /** Names of the shipped configs (`assets/model-configs/<name>.json`), sorted. */

@@ -6,11 +6,12 @@ import { CliplabError, InputError } from '../util/errors.js';
 import { withDirLock } from '../util/dir-lock.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { cudaAvailable, type HostTensor } from '../runtime/index.js';
-import { loadModelConfig, type ClipConfig } from '../models/config.js';
+import { configJson, loadModelConfig, type ClipConfig } from '../models/config.js';
 import { initClip } from '../models/clip.js';
 import { loadClipModel, resolveWeightsFile, isTrainerKey } from '../models/load.js';
 import { matchStateDict, writeCheckpoint } from '../models/checkpoint.js';
-import { readSafetensors, toFloat32, type NamedTensor } from '../models/safetensors.js';
+import { toFloat32, type NamedTensor } from '../models/safetensors.js';
+import { readWeights } from '../models/weights.js';
 import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars, stateName } from '../nn/adamw.js';
 import type { Batch, DataPosition } from '../data/loader/index.js';
@@ -137,7 +138,7 @@ async function trainLocked(options: TrainOptions): Promise<TrainResult> {
   const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), { threads: params.threads ?? undefined, device: params.device, spinning: params.spinning });
 
   // The run directory: config, every resolved setting, the log cut back to the checkpoint we resume from.
-  await writeJsonAtomic(P.config, cfg);
+  await writeJsonAtomic(P.config, configJson(cfg));
   await writeJsonAtomic(P.params, params);
   await prepareRunDir(P, startStep);
 
@@ -288,7 +289,7 @@ async function resolveModel(o: TrainOptions, needInit: boolean): Promise<{ cfg: 
   const modelName = o.model.endsWith('.json') || o.model.includes('/') ? resolve(o.model) : o.model;
   if (!o.init || !needInit) return { cfg, modelName, initWeights: null };
   const file = resolveWeightsFile(o.init);
-  const { tensors } = await readSafetensors(file);
+  const { tensors } = await readWeights(file);
   for (const k of [...tensors.keys()]) if (isTrainerKey(k)) tensors.delete(k);
   let matched: Map<string, NamedTensor>;
   try {
