@@ -1,6 +1,6 @@
 // The command line: the only code that reads argv and the environment. Each command lives in commands/.
 import { Command, CommanderError } from 'commander';
-import { CliplabError } from '../util/errors.js';
+import { CliplabError, IoError, isErrnoError } from '../util/errors.js';
 import { setQuiet } from '../util/log.js';
 import { commands } from './commands/index.js';
 
@@ -25,6 +25,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof CliplabError) {
       process.stderr.write(`cliplab: ${err.message.split('\n')[0]}\n`);
+      return 1;
+    }
+    // Disk full, permission denied and the like, from any write not wrapped where it happened: one line naming
+    // the path, not a stack trace.
+    if (isErrnoError(err) && err.path !== undefined) {
+      process.stderr.write(`cliplab: ${IoError.from(err, err.path, `cannot ${err.syscall}`).message}\n`);
       return 1;
     }
     throw err;

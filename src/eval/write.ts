@@ -1,6 +1,6 @@
 // Writing result records: one `.json` file, or one file per (model, dataset) in a directory, atomically.
-import { join } from 'node:path';
-import { writeJsonAtomic } from '../util/fs.js';
+import { basename, dirname, join } from 'node:path';
+import { removeStaleTemps, writeJsonAtomic } from '../util/fs.js';
 import type { Result } from './result.js';
 
 /** A file-name-safe form of an id (keeps letters, digits, `.`, `-`, `_`, `@`; the rest become `_`). */
@@ -16,6 +16,7 @@ export function resultFileName(r: Result): string {
 export async function writeResults(out: string, results: Result[]): Promise<string[]> {
   if (/\.json$/i.test(out)) {
     if (results.length !== 1) throw new Error(`writeResults: ${results.length} results for the single file ${out}`);
+    removeStaleTemps(dirname(out), basename(out)); // a killed eval's temp file for this result
     await writeJsonAtomic(out, results[0]);
     return [out];
   }

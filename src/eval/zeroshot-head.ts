@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { getTokenizer } from '../data/tokenizer/index.js';
 import { normalizeRows } from '../models/encoders.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { warn } from '../util/log.js';
 import { fillTemplate, type TemplateSet } from './templates.js';
 
@@ -82,6 +82,7 @@ async function readCached(c: HeadCache, name: string, classes: number, dim: numb
 
 async function writeCached(c: HeadCache, name: string, meta: CacheMeta, weights: Float32Array): Promise<void> {
   try {
+    removeStaleTemps(c.dir); // heads a killed eval was writing
     await writeFileAtomic(join(c.dir, `${name}.f32`), new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength));
     await writeFileAtomic(join(c.dir, `${name}.json`), JSON.stringify(meta) + '\n');
     for (const f of await fsp.readdir(c.dir)) {

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from './errors.js';
+import { removeStaleTemps } from './fs.js';
 import { processIdentity } from './process.js';
 
 export const LOCK_FILE = '.cliplab.lock';
@@ -112,6 +113,7 @@ export function lockDir(dirArg: string, command: string): DirLock {
       try {
         linkSync(tmp, file);
         held.set(dir, me.token);
+        removeStaleTemps(dir); // what writers killed here before left behind
         return { dir, file, release: () => release(dir, me.token, created) };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

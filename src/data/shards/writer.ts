@@ -3,7 +3,7 @@
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import tar from 'tar-stream';
-import { InputError } from '../../util/errors.js';
+import { InputError, IoError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 
 export type ImageExt = 'jpg' | 'png' | 'webp';
@@ -137,7 +137,7 @@ export async function writeShard(path: string, samples: ShardSample[]): Promise<
     return await shard.finish();
   } catch (e) {
     await shard.abort();
-    throw e;
+    throw IoError.from(e, path, 'cannot write shard');
   }
 }
 
@@ -202,11 +202,12 @@ export class ShardWriter {
       await this.dirReady;
       this.current = new OpenShard(join(this.dir, shardName(this.prefix, this.index)));
     }
+    const path = this.current.path;
     try {
       await this.current.add(sample);
     } catch (e) {
       await this.abort();
-      throw e;
+      throw IoError.from(e, path, 'cannot write shard');
     }
     if (this.current.count >= this.shardSize) await this.flush();
   }
@@ -215,7 +216,13 @@ export class ShardWriter {
     const cur = this.current;
     if (!cur) return;
     this.current = null;
-    this.written.push(await cur.finish());
+    try {
+      this.written.push(await cur.finish());
+    } catch (e) {
+      await cur.abort();
+      this.closed = true;
+      throw IoError.from(e, cur.path, 'cannot write shard');
+    }
     this.index++;
   }
 
