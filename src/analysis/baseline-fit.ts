@@ -7,7 +7,8 @@ import { pointsOf } from './lines.js';
 import type { BaselineLine, Robustness } from './robustness-types.js';
 import { AVERAGE, type Study } from './study.js';
 import type { Transform } from './transform.js';
-import { type Point, fitLineWithCi, seedFor } from './trend-line.js';
+import { seedFor } from '../util/seed.js';
+import { type Point, fitLineWithCi } from './trend-line.js';
 
 export interface FittedBaseline {
   lines: Map<string, { slope: number; intercept: number }>;

@@ -3,7 +3,8 @@
 import type { DesignRecord, ModelRecord } from './robustness-types.js';
 import { AVERAGE, type Study } from './study.js';
 import { type Transform, transformAccuracy } from './transform.js';
-import { meanWithCi, seedFor } from './trend-line.js';
+import { seedFor } from '../util/seed.js';
+import { meanWithCi } from './trend-line.js';
 
 /** ER = acc_shift − T⁻¹(a·T(acc_ref) + b). */
 export function effectiveRobustness(

@@ -3,7 +3,8 @@
 import type { LineRecord } from './robustness-types.js';
 import { AVERAGE, type ModelRow, type Study } from './study.js';
 import { type Transform, transformAccuracy } from './transform.js';
-import { type LineWithCi, type Point, fitLineWithCi, seedFor } from './trend-line.js';
+import { seedFor } from '../util/seed.js';
+import { type LineWithCi, type Point, fitLineWithCi } from './trend-line.js';
 
 /** Lines keyed by `${design}\0${dataset}`; the fitted objects keep bootstrap replicates. */
 export type LineTable = Map<string, LineWithCi>;

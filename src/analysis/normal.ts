@@ -1,5 +1,6 @@
 // The standard normal distribution to full double precision: density, CDF Φ (series + continued
 // fraction), quantile Φ⁻¹ (Wichura's AS241 PPND16 plus one Newton step), and Student's t CDF.
+import { regularizedBeta } from '../util/special-functions.js';
 
 const SQRT2PI = Math.sqrt(2 * Math.PI);
 
@@ -112,69 +113,17 @@ export function normalQuantile(p: number): number {
   return x;
 }
 
-/** ln Γ(x) for x > 0 (Lanczos, g = 7). */
-export function logGamma(x: number): number {
-  const g = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-  ];
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
-  x -= 1;
-  let a = g[0]!;
-  const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += g[i]! / (x + i);
-  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** Regularized incomplete beta I_x(a, b) by its continued fraction (Numerical Recipes' betacf). */
-export function incompleteBeta(x: number, a: number, b: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const lbeta = logGamma(a + b) - logGamma(a) - logGamma(b);
-  const front = Math.exp(lbeta + a * Math.log(x) + b * Math.log(1 - x));
-  const cf = (xx: number, aa: number, bb: number): number => {
-    const tiny = 1e-300;
-    let c = 1;
-    let d = 1 - ((aa + bb) * xx) / (aa + 1);
-    d = Math.abs(d) < tiny ? tiny : d;
-    d = 1 / d;
-    let h = d;
-    for (let m = 1; m < 1000; m++) {
-      const m2 = 2 * m;
-      let num = (m * (bb - m) * xx) / ((aa + m2 - 1) * (aa + m2));
-      d = 1 + num * d;
-      d = Math.abs(d) < tiny ? tiny : d;
-      c = 1 + num / c;
-      c = Math.abs(c) < tiny ? tiny : c;
-      d = 1 / d;
-      h *= d * c;
-      num = (-(aa + m) * (aa + bb + m) * xx) / ((aa + m2) * (aa + m2 + 1));
-      d = 1 + num * d;
-      d = Math.abs(d) < tiny ? tiny : d;
-      c = 1 + num / c;
-      c = Math.abs(c) < tiny ? tiny : c;
-      d = 1 / d;
-      const del = d * c;
-      h *= del;
-      if (Math.abs(del - 1) < 1e-15) break;
-    }
-    return h;
-  };
-  if (x < (a + 1) / (a + b + 2)) return (front * cf(x, a, b)) / a;
-  return 1 - (front * cf(1 - x, b, a)) / b;
-}
-
 /** Student's t CDF with `df` degrees of freedom. */
 export function studentTCdf(t: number, df: number): number {
   const x = df / (df + t * t);
-  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
+  const tail = 0.5 * regularizedBeta(x, df / 2, 0.5);
   return t >= 0 ? 1 - tail : tail;
 }
 
 /** Two-sided p-value of a t statistic. */
 export function tTestTwoSided(t: number, df: number): number {
   if (!Number.isFinite(t)) return 0;
-  return incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return regularizedBeta(df / (df + t * t), df / 2, 0.5);
 }
 
 /** The p-quantile of Student's t with `df` degrees of freedom (bisection on the CDF; p in (0, 1)). */

@@ -113,10 +113,3 @@ export function meanWithCi(values: number[], seed: number, resamples = 1000): { 
   means.sort((a, b) => a - b);
   return { mean, ci95: [percentile(means, 0.025), percentile(means, 0.975)] };
 }
-
-/** A stable 32-bit hash of a string, to derive per-line bootstrap seeds from the user's seed. */
-export function seedFor(seed: number, label: string): number {
-  let h = 2166136261 ^ seed;
-  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619);
-  return h >>> 0;
-}

@@ -3,7 +3,7 @@ export { evaluateZeroShot, type ZeroShotEvalOptions, type ZeroShotEvalOutput, ty
 export { openEvalModel, readRunInfo, runInfoFor, type EvalModel, type ModelInfo, type OpenEvalModelOptions } from './model.js';
 export { zeroShotHead, type ZeroShotHead, type TextTower, type HeadCache } from './zeroshot-head.js';
 export { classificationMetrics, type ClassificationMetrics } from './metrics.js';
-export { clopperPearson, betaQuantile, regularizedBeta } from './clopper-pearson.js';
+export { clopperPearson } from './clopper-pearson.js';
 export { loadTemplates, fillTemplate, TEMPLATE_SETS, type TemplateSet } from './templates.js';
 export {
   imagenetSuite,

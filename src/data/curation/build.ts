@@ -8,7 +8,7 @@ import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
-import { seedFrom } from '../loader/order.js';
+import { seedFrom } from '../../util/seed.js';
 import { countFromSizesJson, listShards } from '../shards/list.js';
 import { newReadStats, readShard, type ReadStats } from '../shards/reader.js';
 import { shardName, writeShard, type ShardInfo, type ShardSample } from '../shards/writer.js';

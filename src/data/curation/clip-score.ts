@@ -2,7 +2,7 @@
 // the CLI wires, and batched scoring of samples (eval transform + tokenize, then the scorer).
 import { InputError } from '../../util/errors.js';
 import { ImageDecodeError, preprocessImage } from '../images/transform.js';
-import { loadTokenize } from '../loader/process-chunk.js';
+import { getTokenizer } from '../tokenizer/index.js';
 
 /** Scores image-text pairs: cosine similarity of the normalized CLIP embeddings, one per pair. */
 export interface ClipScorer {
@@ -40,7 +40,7 @@ export async function scoreItems(scorer: ClipScorer, items: ScoreItem[], batchSi
   const out = new Float32Array(items.length);
   const S = scorer.imageSize;
   const plane = 3 * S * S;
-  const tokenize = await loadTokenize();
+  const tokenizer = getTokenizer();
   for (let start = 0; start < items.length; start += batchSize) {
     const chunk = items.slice(start, start + batchSize);
     const ok: number[] = [];
@@ -60,7 +60,7 @@ export async function scoreItems(scorer: ClipScorer, items: ScoreItem[], batchSi
     if (ok.length === 0) continue;
     const packed = ok.length === chunk.length ? images : new Float32Array(ok.length * plane);
     if (packed !== images) ok.forEach((i, k) => packed.set(images.subarray(i * plane, (i + 1) * plane), k * plane));
-    const text = tokenize(
+    const text = tokenizer.tokenize(
       ok.map((i) => chunk[i]!.caption),
       scorer.contextLength,
     );

@@ -2,17 +2,8 @@
 // (seed, source, epoch) always yields the same sequence, so a position (epoch, consumed) is enough to resume.
 import { InputError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
+import { seedFrom } from '../../util/seed.js';
 import { readShard, type ReadStats, type ShardRecord } from '../shards/reader.js';
-
-/** A 64-bit seed mixed from parts (FNV-1a over their text); different parts give independent streams. */
-export function seedFrom(...parts: (number | string)[]): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const ch of parts.join('\u0001')) {
-    h ^= BigInt(ch.codePointAt(0)!);
-    h = BigInt.asUintN(64, h * 0x100000001b3n);
-  }
-  return h;
-}
 
 /** A record in epoch order: `index` is its 0-based place in the epoch; `shardsDone` counts shards fully read when it came out. */
 export interface OrderedRecord {
