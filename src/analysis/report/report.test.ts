@@ -12,8 +12,10 @@ import { writeTheory } from '../theory/write-theory.js';
 import { writeAnalysis } from '../write-analysis.js';
 import { renderReportHtml } from './html.js';
 import { loadReportInput } from './report-input.js';
+import { describeWith } from '../../../test/support/external.js';
+import { CHROMIUM_PATH, chromiumTool } from '../../../test/support/tools.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let dir: string;
@@ -48,6 +50,9 @@ describe('report', () => {
     expect(html).toContain('an emoji of &lt;thing 0&gt; &amp; co');
   });
 
+});
+
+describeWith(chromiumTool, 'report in headless Chromium', () => {
   it('opens in headless Chromium without console errors, shows every plot, sorts tables; screenshot', async () => {
     const profile = mkdtempSync(join(tmpdir(), 'cliplab-chromium-'));
     const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 } });
