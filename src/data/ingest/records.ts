@@ -110,7 +110,10 @@ export async function* parquetRecords(path: string, required: string[]): AsyncGe
   }
 }
 
-/** RedCaps annotation file: `{ "info": {...}, "annotations": [ { image_id, url, caption, subreddit, … } ] }`. */
+/**
+ * RedCaps annotations: the released `{ "info": {...}, "annotations": [ { image_id, url, caption, … } ] }`, or the
+ * bare list of annotations that the paper's `shuffle_annotations.py` writes.
+ */
 export async function* redcapsRecords(path: string): AsyncGenerator<RawRecord> {
   let doc: unknown;
   try {
@@ -118,8 +121,8 @@ export async function* redcapsRecords(path: string): AsyncGenerator<RawRecord> {
   } catch (e) {
     throw new InputError(path, `not a readable RedCaps annotation JSON: ${(e as Error).message}`);
   }
-  const anns = (doc as { annotations?: unknown } | null)?.annotations;
-  if (!Array.isArray(anns)) throw new InputError(path, 'no "annotations" array (expected a RedCaps annotation file)');
+  const anns = Array.isArray(doc) ? doc : (doc as { annotations?: unknown } | null)?.annotations;
+  if (!Array.isArray(anns)) throw new InputError(path, 'neither a list of annotations nor an object with an "annotations" list (expected a RedCaps annotation file)');
   for (let i = 0; i < anns.length; i++) {
     const where = `${path}:annotation ${i + 1}`;
     const a: unknown = anns[i];

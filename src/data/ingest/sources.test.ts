@@ -57,6 +57,27 @@ describe('laion (parquet)', () => {
     expect(all.filter((e) => e.kind === 'row')).toHaveLength(4);
   });
 
+  it("filters on LAION's own similarity and punsafe columns when asked, naming a missing column", async () => {
+    const path = join(dir, 'laion2b', 'part-00000.parquet');
+    await mkdir(join(dir, 'laion2b'));
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        { name: 'URL', data: ['https://l.example/1.jpg', 'https://l.example/2.jpg', 'https://l.example/3.jpg', 'https://l.example/4.jpg', 'https://l.example/5.jpg'], type: 'STRING' },
+        { name: 'TEXT', data: ['one', 'two', 'three', 'four', 'five'], type: 'STRING' },
+        { name: 'similarity', data: [0.35, 0.27, 0.3, null, 0.4], type: 'DOUBLE' },
+        { name: 'punsafe', data: [0.01, 0.02, 0.5, 0.0, null], type: 'FLOAT' },
+      ],
+    });
+    const kinds = (evs: RowEvent[]) => evs.map((e) => (e.kind === 'row' ? e.row.caption : `${e.kind}:${e.reason}`));
+    expect(kinds(await events('laion', path))).toEqual(['one', 'two', 'three', 'four', 'five']);
+    expect(kinds(await events('laion', path, { minSimilarity: 0.28 }))).toEqual(['one', 'filtered:low_similarity', 'three', 'filtered:similarity_missing', 'five']);
+    expect(kinds(await events('laion', path, { maxPunsafe: 0.1 }))).toEqual(['one', 'two', 'filtered:punsafe', 'four', 'filtered:punsafe_missing']);
+    expect(kinds(await events('laion', path, { minSimilarity: 0.28, maxPunsafe: 0.1 }))).toEqual(['one', 'filtered:low_similarity', 'filtered:punsafe', 'filtered:similarity_missing', 'filtered:punsafe_missing']);
+    const noPunsafe = join(dir, 'part-00000.parquet'); // LAION-400M: similarity but no punsafe
+    await expect(events('laion', noPunsafe, { maxPunsafe: 0.1 })).rejects.toThrow(/part-00000\.parquet: no "punsafe" column for --max-punsafe \(columns: SAMPLE_ID, URL, TEXT/);
+  });
+
   it('reports each row of a corrupt row group with file and row, and reads the others', async () => {
     const path = join(dir, 'corrupt', 'part-1.parquet');
     await mkdir(join(dir, 'corrupt'));
@@ -112,7 +133,7 @@ describe('wit (17-column TSV with header)', () => {
   function witRow(v: Partial<Record<(typeof WIT_COLUMNS)[number], string>>): string {
     return WIT_COLUMNS.map((c) => v[c] ?? '').join('\t');
   }
-  it('keeps English by default, captions from the reference description, then alt text, then attribution', async () => {
+  it("keeps English by default with the reference description as the caption (the paper's WIT); fallbacks on request", async () => {
     const path = join(dir, 'wit_v1.train.all-00000-of-00010.tsv');
     const lines = [
       WIT_COLUMNS.join('\t'),
@@ -124,20 +145,26 @@ describe('wit (17-column TSV with header)', () => {
     ];
     await writeFile(path, lines.join('\n') + '\n');
     const evs = await events('wit', path);
-    expect(evs.map((e) => e.kind)).toEqual(['row', 'filtered', 'row', 'bad', 'filtered']);
+    expect(evs.map((e) => e.kind)).toEqual(['row', 'filtered', 'filtered', 'bad', 'filtered']);
     expect(evs[1]).toMatchObject({ reason: 'language_fr', where: `${path}:line 3` });
+    expect(evs[2]).toMatchObject({ reason: 'no_caption', where: `${path}:line 4` });
     expect(evs[3]).toMatchObject({ where: `${path}:line 5`, reason: 'missing URL (column "image_url")' });
     expect(evs[4]).toMatchObject({ reason: 'no_caption' });
-    const [a, c] = rows(evs);
-    expect(a).toMatchObject({ url: 'https://upload.wikimedia.org/a.jpg', caption: 'The bridge at dusk', extra: { language: 'en', page_title: 'Bridge', original_width: '800' } });
-    expect(c!.caption).toBe('A map of the river');
+    expect(rows(evs)).toMatchObject([{ url: 'https://upload.wikimedia.org/a.jpg', caption: 'The bridge at dusk', extra: { language: 'en', page_title: 'Bridge', original_width: '800' } }]);
+    const fallbacks = { captionCol: 'caption_reference_description,caption_alt_text_description,caption_attribution_description' };
+    const withFallbacks = await events('wit', path, fallbacks);
+    expect(withFallbacks.map((e) => e.kind)).toEqual(['row', 'filtered', 'row', 'bad', 'filtered']);
+    expect(rows(withFallbacks)[1]!.caption).toBe('A map of the river');
     expect(rows(await events('wit', path, { witLanguage: 'fr' }))).toMatchObject([{ caption: 'Le pont' }]);
   });
 
   it('reports a row with the wrong column count and refuses a comma-separated header', async () => {
     const path = join(dir, 'wit-short.tsv');
-    await writeFile(path, `${WIT_COLUMNS.join('\t')}\nen\thttps://p\thttps://i.jpg\n`);
-    expect(await events('wit', path)).toEqual([{ kind: 'bad', where: `${path}:line 2`, reason: 'expected 17 tab-separated fields, found 3' }]);
+    const good = witRow({ language: 'en', image_url: 'https://upload.wikimedia.org/a.jpg', caption_reference_description: 'ok' });
+    await writeFile(path, `${WIT_COLUMNS.join('\t')}\nen\thttps://p\thttps://i.jpg\n${good}\n`);
+    const evs = await events('wit', path);
+    expect(evs[0]).toEqual({ kind: 'bad', where: `${path}:line 2`, reason: 'expected 17 tab-separated fields, found 3' });
+    expect(evs.map((e) => e.kind)).toEqual(['bad', 'row']);
     const csv = join(dir, 'wit-csv.tsv');
     await writeFile(csv, `${WIT_COLUMNS.join(',')}\n`);
     await expect(events('wit', csv)).rejects.toThrow(/wit-csv\.tsv:line 1: .*wrong delimiter/);
@@ -169,6 +196,51 @@ describe('redcaps (annotation JSON)', () => {
     });
     expect(evs[1]).toEqual({ kind: 'bad', where: `${path}:annotation 2`, reason: 'missing URL (column "url")' });
     expect(evs[2]).toEqual({ kind: 'bad', where: `${path}:annotation 3`, reason: 'annotation is not an object' });
+  });
+});
+
+describe("redcaps after the paper's shuffle_annotations.py (a bare JSON list per file)", () => {
+  it('reads shard_000000.json as json.dump(list_of_annotations) writes it', async () => {
+    const d = join(dir, 'annotations_shuffled');
+    await mkdir(d, { recursive: true });
+    const anns = [
+      { image_id: 'a1', author: 'u', url: 'https://i.redd.it/a1.jpg', raw_caption: 'My Cat', caption: 'my cat', subreddit: 'cats', score: 3, created_utc: 1600000000, permalink: '/r/cats/a1/' },
+      { image_id: 'b2', author: 'v', url: 'https://i.imgur.com/b2.jpg', raw_caption: 'Old Barn', caption: 'old barn', subreddit: 'itookapicture', score: 9, created_utc: 1500000000, permalink: '/r/itookapicture/b2/' },
+    ];
+    // Python's json.dump: ", " and ": " separators, ASCII-only.
+    await writeFile(join(d, 'shard_000000.json'), JSON.stringify(anns).replace(/","/g, '", "').replace(/":/g, '": '));
+    const evs = await events('redcaps', d);
+    expect(rows(evs).map((r) => [r.id, r.url, r.caption])).toEqual([
+      ['a1', 'https://i.redd.it/a1.jpg', 'my cat'],
+      ['b2', 'https://i.imgur.com/b2.jpg', 'old barn'],
+    ]);
+    await writeFile(join(dir, 'redcaps-bad.json'), '{"images": []}');
+    await expect(events('redcaps', join(dir, 'redcaps-bad.json'))).rejects.toThrow(/redcaps-bad\.json: neither a list of annotations nor an object with an "annotations" list/);
+  });
+});
+
+describe("yfcc as the paper released it (headerless url<TAB>caption)", () => {
+  it('reads both columns, keeping the caption verbatim as its downloader did', async () => {
+    const path = join(dir, 'yfcc15m_paper.tsv');
+    await writeFile(path, 'http://farm4.staticflickr.com/3/1_a.jpg\tC++ at 100% speed\nhttp://farm4.staticflickr.com/3/2_b.jpg\tA lake at dawn\n');
+    const evs = await events('yfcc', path);
+    expect(evs).toEqual([
+      { kind: 'row', where: `${path}:line 1`, row: { url: 'http://farm4.staticflickr.com/3/1_a.jpg', caption: 'C++ at 100% speed', id: '1', extra: {} } },
+      { kind: 'row', where: `${path}:line 2`, row: { url: 'http://farm4.staticflickr.com/3/2_b.jpg', caption: 'A lake at dawn', id: '2', extra: {} } },
+    ]);
+  });
+});
+
+describe('a file in which every row is bad', () => {
+  it('is an error naming the file and the first bad row, not an empty success', async () => {
+    const path = join(dir, 'cc12m-3col.tsv');
+    await writeFile(path, 'https://c.example/1.jpg\ta\tb\nhttps://c.example/2.jpg\tc\td\n');
+    await expect(events('cc12m', path)).rejects.toThrow(/cc12m-3col\.tsv: every row \(2\) is a bad row of cc12m metadata \(first: .*cc12m-3col\.tsv:line 1: expected 2 tab-separated fields, found 3\)/);
+  });
+  it('but a file whose bad rows come before good ones reads through, every row in order', async () => {
+    const path = join(dir, 'cc12m-mixed.tsv');
+    await writeFile(path, 'x\ty\tz\nhttps://c.example/2.jpg\tok\n');
+    expect((await events('cc12m', path)).map((e) => e.kind)).toEqual(['bad', 'row']);
   });
 });
 

@@ -1,5 +1,6 @@
-// The metadata adapters: each web source's published format mapped to (url, caption, id, extras), with the
-// source's default filters (LAION NSFW == UNLIKELY, WIT English, YFCC photos with text).
+// The metadata adapters: each web source's metadata, as its authors and the paper released it, mapped to (url,
+// caption, id, extras), with the paper's choices as defaults (LAION NSFW == UNLIKELY, WIT English with its
+// reference caption, YFCC photos with text) and LAION's own similarity / punsafe filters on request.
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../util/errors.js';
@@ -16,6 +17,8 @@ export const YFCC_COLUMNS = [
 ];
 /** The original Yahoo Webscope release: the same without line number and hash. */
 const YFCC_COLUMNS_23 = YFCC_COLUMNS.filter((c) => c !== 'line_number' && c !== 'photo_hash');
+/** The paper's released 15M subset: `url<TAB>caption`, no header (its downloader reads columns 0 and 1). */
+const YFCC_COLUMNS_2 = ['url', 'caption'];
 
 /** WIT's 17 TSV columns, in file order. */
 export const WIT_COLUMNS = [
@@ -84,18 +87,50 @@ function row(where: string, r: MetadataRow): RowEvent {
   return { kind: 'row', where, row: r };
 }
 
-function laionMapper(columns: string[], opts: AdapterOptions): Mapper {
+/** A numeric column value (parquet doubles, or numbers as text), or null when absent or not a finite number. */
+function numberOf(rec: Record<string, unknown>, col: string | undefined): number | null {
+  if (col === undefined) return null;
+  const v = rec[col];
+  const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : null;
+}
+
+/** LAION's precomputed columns a threshold needs: `similarity` (CLIP ViT-B/32 score), `punsafe` (LAION-2B). */
+function laionThresholdColumns(path: string, columns: string[], opts: AdapterOptions): { simCol?: string; unsafeCol?: string } {
+  const need = (name: string, flag: string): string => {
+    const c = findColumn(columns, name);
+    if (!c) throw new InputError(path, `no "${name}" column for ${flag} (columns: ${columns.join(', ')})`);
+    return c;
+  };
+  return {
+    simCol: opts.minSimilarity !== undefined ? need('similarity', '--min-similarity') : undefined,
+    unsafeCol: opts.maxPunsafe !== undefined ? need('punsafe', '--max-punsafe') : undefined,
+  };
+}
+
+function laionMapper(path: string, columns: string[], opts: AdapterOptions): Mapper {
   const urlCol = findColumn(columns, opts.urlCol ?? 'URL') ?? opts.urlCol ?? 'URL';
   const capCol = findColumn(columns, opts.captionCol ?? 'TEXT') ?? findColumn(columns, 'caption') ?? 'TEXT';
   const nsfwCol = findColumn(columns, 'NSFW');
   const keep = opts.laionNsfwKeep ?? ['UNLIKELY'];
   const idCol = findColumn(columns, 'SAMPLE_ID') ?? findColumn(columns, 'key');
+  const { simCol, unsafeCol } = laionThresholdColumns(path, columns, opts);
   return (rec, where, rowNo) => {
     const url = str(rec, urlCol);
     const bad = urlOrBad(url, urlCol, where);
     if (bad) return bad;
     const nsfw = str(rec, nsfwCol);
     if (nsfwCol && keep !== 'all' && !keep.includes(nsfw)) return { kind: 'filtered', where, reason: `nsfw_${nsfw || 'missing'}` };
+    if (simCol) {
+      const sim = numberOf(rec, simCol);
+      if (sim === null) return { kind: 'filtered', where, reason: 'similarity_missing' };
+      if (sim < opts.minSimilarity!) return { kind: 'filtered', where, reason: 'low_similarity' };
+    }
+    if (unsafeCol) {
+      const p = numberOf(rec, unsafeCol);
+      if (p === null) return { kind: 'filtered', where, reason: 'punsafe_missing' };
+      if (p > opts.maxPunsafe!) return { kind: 'filtered', where, reason: 'punsafe' };
+    }
     const extra = keepExtras(rec, new Set([urlCol, capCol]));
     return row(where, { url, caption: str(rec, capCol), id: str(rec, idCol) || String(rowNo), extra });
   };
@@ -114,12 +149,19 @@ function urlCaptionMapper(opts: AdapterOptions): Mapper {
   };
 }
 
-const WIT_CAPTION_ORDER = ['caption_reference_description', 'caption_alt_text_description', 'caption_attribution_description'];
-const WIT_EXTRAS = ['language', 'page_url', 'page_title', 'section_title', 'mime_type', 'is_main_image', 'original_width', 'original_height', ...WIT_CAPTION_ORDER];
+const WIT_CAPTIONS = ['caption_reference_description', 'caption_alt_text_description', 'caption_attribution_description'];
+const WIT_EXTRAS = ['language', 'page_url', 'page_title', 'section_title', 'mime_type', 'is_main_image', 'original_width', 'original_height', ...WIT_CAPTIONS];
+
+/** The caption columns to try in order: `--caption-col a,b,…`, else the source's default list. */
+export function captionColumns(opts: AdapterOptions, dflt: string[]): string[] {
+  return opts.captionCol ? opts.captionCol.split(',').map((c) => c.trim()).filter((c) => c !== '') : dflt;
+}
 
 function witMapper(opts: AdapterOptions): Mapper {
   const urlCol = opts.urlCol ?? 'image_url';
   const language = opts.witLanguage ?? 'en';
+  // The paper's WIT is the reference description alone; alt-text and attribution are opt-in fallbacks.
+  const order = captionColumns(opts, ['caption_reference_description']);
   return (rec, where, rowNo) => {
     const url = str(rec, urlCol);
     const bad = urlOrBad(url, urlCol, where);
@@ -127,14 +169,11 @@ function witMapper(opts: AdapterOptions): Mapper {
     const lang = str(rec, 'language');
     if (language !== 'all' && lang !== language) return { kind: 'filtered', where, reason: `language_${lang || 'missing'}` };
     let caption = '';
-    if (opts.captionCol) caption = str(rec, opts.captionCol);
-    else {
-      for (const c of WIT_CAPTION_ORDER) {
-        caption = str(rec, c);
-        // Commons attribution descriptions read "English: <text>".
-        if (c === 'caption_attribution_description') caption = caption.replace(/^English: /, '');
-        if (caption) break;
-      }
+    for (const c of order) {
+      caption = str(rec, c);
+      // Commons attribution descriptions read "English: <text>".
+      if (c === 'caption_attribution_description') caption = caption.replace(/^English: /, '');
+      if (caption) break;
     }
     if (!caption) return { kind: 'filtered', where, reason: 'no_caption' };
     const extra: Record<string, unknown> = {};
@@ -155,8 +194,19 @@ function redcapsMapper(opts: AdapterOptions): Mapper {
   };
 }
 
+/** The paper's 2-column YFCC file: URL and caption as released (its downloader used the caption verbatim). */
+function yfccPairMapper(rec: Record<string, unknown>, where: string, rowNo: number): RowEvent {
+  const url = str(rec, 'url');
+  const bad = urlOrBad(url, 'url (column 1)', where);
+  if (bad) return bad;
+  const caption = str(rec, 'caption');
+  if (!caption) return { kind: 'filtered', where, reason: 'no_text' };
+  return row(where, { url, caption, id: String(rowNo), extra: {} });
+}
+
 function yfccMapper(opts: AdapterOptions): Mapper {
-  return (rec, where) => {
+  return (rec, where, rowNo) => {
+    if (Object.keys(rec).length === 2 && 'url' in rec && 'caption' in rec) return yfccPairMapper(rec, where, rowNo);
     const urlCol = findColumn(Object.keys(rec), opts.urlCol ?? 'download_url') ?? findColumn(Object.keys(rec), 'downloadurl') ?? 'download_url';
     const url = str(rec, urlCol);
     const marker = str(rec, findColumn(Object.keys(rec), 'marker'));
@@ -199,7 +249,7 @@ async function openFile(path: string, source: SourceName, opts: AdapterOptions):
   switch (source) {
     case 'laion': {
       const columns = await parquetColumns(path);
-      const map = laionMapper(columns, opts);
+      const map = laionMapper(path, columns, opts);
       const urlCol = findColumn(columns, opts.urlCol ?? 'URL');
       if (!urlCol) throw new InputError(path, `no URL column "${opts.urlCol ?? 'URL'}" (columns: ${columns.join(', ')})`);
       return { records: parquetRecords(path, []), map };
@@ -220,7 +270,7 @@ async function openFile(path: string, source: SourceName, opts: AdapterOptions):
           header: 'optional',
           headerMarker: 'download_url',
           names: YFCC_COLUMNS,
-          namesByCount: { 25: YFCC_COLUMNS, 23: YFCC_COLUMNS_23 },
+          namesByCount: { 25: YFCC_COLUMNS, 23: YFCC_COLUMNS_23, 2: YFCC_COLUMNS_2 },
           explainCount: {
             3: "this is OpenAI's subset list (line number, photo id, hash): select those lines from the yfcc100m_dataset metadata TSV and ingest that",
           },
@@ -251,18 +301,38 @@ async function* checkHeader(records: AsyncIterable<RawRecord>, path: string, url
   }
 }
 
+/** Bad rows held back at the start of a file before deciding that the whole file is unreadable. */
+const ALL_BAD_LOOKAHEAD = 10_000;
+
+/** The row events of one file; a file whose rows are all bad (or whose first 10,000 are) is an InputError. */
+async function* fileEvents(path: string, source: SourceName, opts: AdapterOptions): AsyncGenerator<RowEvent> {
+  const { records, map } = await openFile(path, source, opts);
+  const held: RowEvent[] = [];
+  let usable = false;
+  let rowNo = 0;
+  const allBad = (what: string): InputError =>
+    new InputError(path, `${what} of ${source} metadata (first: ${held[0]!.where}: ${(held[0] as { reason: string }).reason})`);
+  for await (const r of records) {
+    rowNo++;
+    const ev: RowEvent = 'error' in r ? { kind: 'bad', where: r.where, reason: r.error } : map(r.record, r.where, rowNo);
+    if (usable) {
+      yield ev;
+      continue;
+    }
+    held.push(ev);
+    if (ev.kind !== 'bad') {
+      usable = true;
+      yield* held;
+      held.length = 0;
+    } else if (held.length >= ALL_BAD_LOOKAHEAD) throw allBad(`the first ${held.length} rows are all bad rows`);
+  }
+  if (held.length > 0) throw allBad(`every row (${held.length}) is a bad row`);
+}
+
 /**
  * Every data row of `files` for `source`, in order, as row events: one event per row, so the event's index
  * is the row's stable global index.
  */
 export async function* readSource(files: string[], source: SourceName, opts: AdapterOptions = {}): AsyncGenerator<RowEvent> {
-  for (const path of files) {
-    const { records, map } = await openFile(path, source, opts);
-    let rowNo = 0;
-    for await (const r of records) {
-      rowNo++;
-      if ('error' in r) yield { kind: 'bad', where: r.where, reason: r.error };
-      else yield map(r.record, r.where, rowNo);
-    }
-  }
+  for (const path of files) yield* fileEvents(path, source, opts);
 }

@@ -29,8 +29,12 @@ export type RowEvent =
 export interface AdapterOptions {
   /** Column holding the image URL (overrides the source's default). */
   urlCol?: string;
-  /** Column holding the caption (overrides the source's default). */
+  /** Column holding the caption (overrides the source's default); WIT: a comma-separated list tried in order. */
   captionCol?: string;
+  /** LAION: keep rows whose `similarity` (LAION's CLIP score) is at least this; rows without one are filtered. */
+  minSimilarity?: number;
+  /** LAION-2B: keep rows whose `punsafe` is at most this; rows without one are filtered. */
+  maxPunsafe?: number;
   /** LAION: NSFW tags to keep; default ['UNLIKELY']; 'all' keeps every row. */
   laionNsfwKeep?: string[] | 'all';
   /** WIT: language to keep; default 'en'; 'all' keeps every language. */
