@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { DesignInfo } from '../eval/result.js';
+import { dirSampleCount } from '../data/shards/list.js';
 import { CliplabError } from '../util/errors.js';
 import type { ExecRequest } from './executor.js';
 import { type DesignPlan, type ModelPlan, type StudyPlan, TESTBED_JOB, modelId } from './plan.js';
@@ -58,11 +59,11 @@ function modelOf(ctx: JobContext, id: string): ModelPlan {
   return ctx.plan.models.find((m) => m.id === id)!;
 }
 
-/** Sample count of a shard directory from its sizes.json. */
+/** Sample count of a shard directory from its sizes.json or its shards' img2dataset `_stats.json`. */
 export function shardDirSize(dir: string): number {
-  const p = join(dir, 'sizes.json');
-  if (!existsSync(p)) throw new JobError(`${dir}: no sizes.json (not a shard directory written by cliplab?)`);
-  return Object.values(readJson<Record<string, number>>(p)).reduce((a, n) => a + n, 0);
+  const n = dirSampleCount(dir);
+  if (n === null) throw new JobError(`${dir}: no sizes.json or <shard>_stats.json files (not a shard directory written by cliplab or img2dataset?)`);
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------- testbed

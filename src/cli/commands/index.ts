@@ -7,6 +7,7 @@ import { register as theory } from './theory.js';
 import { register as report } from './report.js';
 import { register as serve } from './serve.js';
 import { register as ingest } from './ingest.js';
+import { register as ingestFailures } from './ingest-failures.js';
 import { register as step } from './step.js';
 import { register as exportCmd } from './export.js';
 import { register as train } from './train.js';
@@ -26,6 +27,7 @@ export const commands: RegisterCommand[] = [
   report,
   serve,
   ingest,
+  ingestFailures,
   step,
   exportCmd,
   train,

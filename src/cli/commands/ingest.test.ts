@@ -87,6 +87,26 @@ describe('cliplab ingest', () => {
     const skip = await cliplab(['ingest', '--source', 'cc12m', '--metadata', meta, '--out', join(dir, 'bad-skip'), '--allow-private-hosts']);
     expect(skip.status).toBe(0);
     expect(skip.stdout).toMatch(/ingested 1 of 2 rows into 1 shards .*bad rows 1/);
+    // Which row failed and why, from the shard's parquet row log.
+    const failures = await cliplab(['ingest-failures', join(dir, 'bad-skip')]);
+    expect(failures.status).toBe(0);
+    expect(failures.stdout).toContain('1\tbad_row: expected 2 tab-separated fields, found 1 (wrong delimiter?)');
+    expect(failures.stdout).toContain(`000000001\tbad_row\texpected 2 tab-separated fields, found 1 (wrong delimiter?)\t${meta}:line 2`);
+    const none = await cliplab(['ingest-failures', dir]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/no <shard>\.parquet row logs here/);
+  });
+
+  it('exits non-zero with a hint when every URL is refused as a private address, keeping the stats', async () => {
+    const meta = join(dir, 'local.tsv');
+    await writeFile(meta, [1, 2, 3].map((i) => `${server.base}/good/${i}.jpg\tlocal ${i}`).join('\n') + '\n');
+    const out = join(dir, 'local');
+    const r = await cliplab(['ingest', '--source', 'cc12m', '--metadata', meta, '--out', out]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/ingested 0 of 3 rows/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/every URL \(3\) was refused as a loopback, private or link-local address.*--allow-private-hosts/);
+    expect(existsSync(join(out, 'cliplab', 'stats.json'))).toBe(true);
   });
 
   it('rejects bad flags with a one-line error naming the input', async () => {
@@ -108,7 +128,7 @@ describe('cliplab ingest', () => {
     });
     const help = await cliplab(['ingest', '--help']);
     expect(help.status).toBe(0);
-    for (const f of ['--source', '--metadata', '--out', '--url-col', '--caption-col', '--concurrency', '--timeout-ms', '--retries', '--image-size', '--shard-size', '--allow-private-hosts', '--on-bad-row', '--json']) {
+    for (const f of ['--source', '--metadata', '--out', '--url-col', '--caption-col', '--min-similarity', '--max-punsafe', '--concurrency', '--timeout-ms', '--retries', '--image-size', '--shard-size', '--allow-private-hosts', '--on-bad-row', '--json']) {
       expect(help.stdout).toContain(f);
     }
   });

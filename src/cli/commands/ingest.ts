@@ -1,7 +1,10 @@
 // `cliplab ingest`: download a web source's published metadata into resumable WebDataset shards with stats.
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../util/errors.js';
-import { ingest, INGEST_DEFAULTS, SOURCES, type SourceName } from '../../data/ingest/index.js';
+import { info } from '../../util/log.js';
+import { allRefusedHint, ingest, INGEST_DEFAULTS, OVERALL_STATS, SOURCES, type SourceName } from '../../data/ingest/index.js';
+import { numFlag } from '../args.js';
 
 function int(flag: string, min: number) {
   return (v: string): number => {
@@ -16,6 +19,8 @@ interface IngestFlags {
   out: string;
   urlCol?: string;
   captionCol?: string;
+  minSimilarity?: string;
+  maxPunsafe?: string;
   concurrency: number;
   timeoutMs: number;
   retries: number;
@@ -35,7 +40,9 @@ export function register(program: Command): void {
     .requiredOption('--metadata <file>', 'metadata file, or a directory of them (read in name order)')
     .requiredOption('--out <dir>', 'output directory for shards and stats (rerun to resume)')
     .option('--url-col <name>', 'column holding the image URL (default: the source’s)')
-    .option('--caption-col <name>', 'column holding the caption (default: the source’s)')
+    .option('--caption-col <name>', 'column holding the caption (default: the source’s); wit: columns tried in order, a,b,…')
+    .option('--min-similarity <x>', 'laion: keep rows whose similarity (LAION’s CLIP score) is at least x')
+    .option('--max-punsafe <p>', 'laion-2B: keep rows whose punsafe is at most p')
     .option('--concurrency <n>', 'downloads in flight', int('--concurrency', 1), d.concurrency)
     .option('--timeout-ms <ms>', 'per-attempt timeout (connect, headers and body)', int('--timeout-ms', 1), d.timeoutMs)
     .option('--retries <n>', 'retries on 429/5xx/timeouts/resets (never on other 4xx)', int('--retries', 0), d.retries)
@@ -57,6 +64,8 @@ export function register(program: Command): void {
         out: flags.out,
         urlCol: flags.urlCol,
         captionCol: flags.captionCol,
+        minSimilarity: flags.minSimilarity === undefined ? undefined : numFlag('--min-similarity', flags.minSimilarity, 0),
+        maxPunsafe: flags.maxPunsafe === undefined ? undefined : numFlag('--max-punsafe', flags.maxPunsafe, 0),
         concurrency: flags.concurrency,
         timeoutMs: flags.timeoutMs,
         retries: flags.retries,
@@ -65,14 +74,17 @@ export function register(program: Command): void {
         allowPrivateHosts: flags.allowPrivateHosts ?? false,
         onBadRow: flags.onBadRow,
       });
-      if (flags.json) {
-        process.stdout.write(JSON.stringify(stats, null, 2) + '\n');
-        return;
-      }
-      process.stdout.write(
+      if (flags.json) process.stdout.write(JSON.stringify(stats, null, 2) + '\n');
+      else
+        process.stdout.write(
         `ingested ${stats.successes} of ${stats.count} rows into ${stats.shards} shards in ${flags.out} ` +
           `(failed_to_download ${stats.failed_to_download}, failed_to_resize ${stats.failed_to_resize}, ` +
           `filtered ${stats.filtered}, bad rows ${stats.bad_rows}; ${stats.shards_skipped} shards already done)\n`,
-      );
+        );
+      const hint = allRefusedHint(stats);
+      if (hint) throw new InputError(flags.metadata, `${hint}; stats in ${join(flags.out, OVERALL_STATS)}`);
+      if (flags.json) return;
+      if (stats.refused > 0) info(`${stats.refused} URLs were refused by the address policy (see status_dict; --allow-private-hosts)`);
+      if (stats.successes < stats.count) info(`which rows failed and why: cliplab ingest-failures ${flags.out}`);
     });
 }

@@ -1,16 +1,20 @@
 // The ingest run: metadata rows in chunks of `shardSize`, each chunk downloaded with bounded concurrency into
-// one shard (tar + `<shard>_stats.json`), resumable (a shard is done iff both exist), then `stats.json`.
+// one shard as img2dataset lays it out (tar, `<shard>.parquet` row log, `<shard>_stats.json`), resumable (a shard
+// is done iff its tar and stats exist), then `cliplab/stats.json`. Only shard files sit at the top of --out:
+// img2dataset's tools parse every top-level `*.json` name as `<shard number>_…`.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { promises as fsp } from 'node:fs';
-import { resolve, relative, isAbsolute, basename } from 'node:path';
+import { resolve, relative, isAbsolute, basename, join } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress as makeProgress } from '../../util/progress.js';
-import { shardName, updateSizesJson, writeShard, type ShardSample } from '../shards/writer.js';
+import { shardName, writeShard, type ShardSample } from '../shards/writer.js';
 import { fetchImage, type FetchOptions } from './fetcher.js';
 import { acceptableContentType, resizeToJpeg, sniffImageFormat } from './image-check.js';
+import { writeRowLog, type RowRecord } from './row-log.js';
 import { listMetadataFiles, readSource } from './sources.js';
 import { emptyShardStats, mergeStats, recordOutcome, type OverallStats, type ShardStats } from './stats.js';
 import { SOURCES, type AdapterOptions, type BadRowPolicy, type RowEvent, type SourceName } from './types.js';
@@ -67,6 +71,8 @@ interface RunConfig {
   image_size: number;
   url_col: string | null;
   caption_col: string | null;
+  min_similarity: number | null;
+  max_punsafe: number | null;
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
@@ -109,7 +115,13 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function checkRunConfig(out: string, cfg: RunConfig): Promise<void> {
-  const path = inside(out, 'ingest.json');
+  const path = inside(out, RUN_CONFIG);
+  // Earlier versions kept it at the top of --out, where img2dataset's tools choke on it: move it.
+  const legacy = inside(out, 'ingest.json');
+  if (!(await exists(path)) && (await exists(legacy))) {
+    await fsp.mkdir(inside(out, CLIPLAB_DIR), { recursive: true });
+    await fsp.rename(legacy, path);
+  }
   let prev: RunConfig | null = null;
   try {
     prev = JSON.parse(await fsp.readFile(path, 'utf8')) as RunConfig;
@@ -118,7 +130,8 @@ async function checkRunConfig(out: string, cfg: RunConfig): Promise<void> {
   }
   if (prev) {
     for (const k of Object.keys(cfg) as (keyof RunConfig)[]) {
-      if (JSON.stringify(prev[k]) !== JSON.stringify(cfg[k])) {
+      // A key an earlier version did not record had its default (null).
+      if (JSON.stringify(prev[k] ?? null) !== JSON.stringify(cfg[k])) {
         throw new InputError('--out', `${out} holds an ingest with ${k}=${JSON.stringify(prev[k])}, not ${JSON.stringify(cfg[k])}: rerun with the same options or use a new --out`);
       }
     }
@@ -126,6 +139,11 @@ async function checkRunConfig(out: string, cfg: RunConfig): Promise<void> {
   }
   await writeJsonAtomic(path, cfg);
 }
+
+/** cliplab's own files under --out: the run config and the overall stats. */
+export const CLIPLAB_DIR = 'cliplab';
+const RUN_CONFIG = join(CLIPLAB_DIR, 'ingest.json');
+export const OVERALL_STATS = join(CLIPLAB_DIR, 'stats.json');
 
 /** Temp files left by a killed run (`.<name>.tmp-<pid>-<rand>`); never read, safe to delete. */
 async function removeStaleTemps(out: string): Promise<void> {
@@ -144,31 +162,45 @@ interface RunContext {
   signal: AbortSignal;
 }
 
-/** Downloads, checks and re-encodes one row; records its outcome; returns the sample on success. */
-async function ingestRow(ctx: RunContext, stats: ShardStats, rowIndex: number, ev: RowEvent & { kind: 'row' }): Promise<ShardSample | null> {
+const sampleKey = (rowIndex: number): string => String(rowIndex).padStart(9, '0');
+
+/** The row-log entry of a row that produced no sample. */
+function noSample(rowIndex: number, ev: RowEvent, status: RowRecord['status'], reason: string, httpStatus?: number): RowRecord {
+  const r = ev.kind === 'row' ? ev.row : null;
+  return {
+    key: sampleKey(rowIndex),
+    url: r?.url ?? null,
+    caption: r?.caption ?? null,
+    status,
+    error_message: reason,
+    width: null,
+    height: null,
+    original_width: null,
+    original_height: null,
+    sha256: null,
+    row: rowIndex,
+    id: r?.id ?? null,
+    where: ev.where,
+    http_status: httpStatus ?? null,
+  };
+}
+
+/** Downloads, checks and re-encodes one row; records its outcome; returns its row-log entry and, on success, the sample. */
+async function ingestRow(ctx: RunContext, stats: ShardStats, rowIndex: number, ev: RowEvent & { kind: 'row' }): Promise<{ rec: RowRecord; sample: ShardSample | null }> {
   const { url, caption, id, extra } = ev.row;
   const f = await ctx.limit(() => fetchImage(url, ctx.fetch));
   ctx.tick();
   const retries = f.attempts - 1;
-  if (!f.ok) {
-    const reason = f.error === 'http_error' ? `http_${f.status}` : f.error;
-    recordOutcome(stats, 'failed_to_download', reason, { httpStatus: f.status, retries });
-    return null;
-  }
-  if (!acceptableContentType(f.contentType)) {
-    recordOutcome(stats, 'failed_to_download', 'bad_content_type', { httpStatus: f.status, retries });
-    return null;
-  }
+  const fail = (outcome: 'failed_to_download' | 'failed_to_resize', reason: string) => {
+    recordOutcome(stats, outcome, reason, { httpStatus: f.status, retries });
+    return { rec: noSample(rowIndex, ev, outcome, reason, f.status), sample: null };
+  };
+  if (!f.ok) return fail('failed_to_download', f.error === 'http_error' ? `http_${f.status}` : f.error);
+  if (!acceptableContentType(f.contentType)) return fail('failed_to_download', 'bad_content_type');
   const format = sniffImageFormat(f.body);
-  if (!format) {
-    recordOutcome(stats, 'failed_to_download', 'not_an_image', { httpStatus: f.status, retries });
-    return null;
-  }
+  if (!format) return fail('failed_to_download', 'not_an_image');
   const r = await resizeToJpeg(f.body, format, ctx.resize);
-  if (!r.ok) {
-    recordOutcome(stats, 'failed_to_resize', r.error, { httpStatus: f.status, retries });
-    return null;
-  }
+  if (!r.ok) return fail('failed_to_resize', r.error);
   recordOutcome(stats, 'success', 'success', { httpStatus: f.status, retries });
   const meta: Record<string, unknown> = {
     ...extra,
@@ -184,33 +216,36 @@ async function ingestRow(ctx: RunContext, stats: ShardStats, rowIndex: number, e
     original_height: r.originalHeight,
     original_format: r.format,
   };
-  return { key: String(rowIndex).padStart(9, '0'), image: r.jpeg, imageExt: 'jpg', caption, meta };
+  const rec: RowRecord = {
+    ...noSample(rowIndex, ev, 'success', '', f.status),
+    error_message: null,
+    width: r.width,
+    height: r.height,
+    original_width: r.originalWidth,
+    original_height: r.originalHeight,
+    sha256: createHash('sha256').update(f.body).digest('hex'),
+  };
+  return { rec, sample: { key: sampleKey(rowIndex), image: r.jpeg, imageExt: 'jpg', caption, meta } };
 }
 
-/** Processes one chunk into one shard: tar first, stats last (the stats file marks the shard done). */
+/** Processes one chunk into one shard: tar, then the row log, stats last (the stats file marks the shard done). */
 async function ingestChunk(ctx: RunContext, index: number, firstRow: number, events: RowEvent[]): Promise<ShardStats> {
   const name = shardName('', index);
   const stats = emptyShardStats(name, firstRow);
-  const t0 = Date.now();
-  const samples = await Promise.all(
+  const rows = await Promise.all(
     events.map(async (ev, j) => {
-      if (ev.kind === 'bad') {
-        recordOutcome(stats, 'bad_row', ev.reason, { where: ev.where });
-        ctx.tick();
-        return null;
-      }
-      if (ev.kind === 'filtered') {
-        recordOutcome(stats, 'filtered', ev.reason);
-        ctx.tick();
-        return null;
-      }
-      return ingestRow(ctx, stats, firstRow + j, ev);
+      if (ev.kind === 'row') return ingestRow(ctx, stats, firstRow + j, ev);
+      ctx.tick();
+      if (ev.kind === 'bad') recordOutcome(stats, 'bad_row', ev.reason, { where: ev.where });
+      else recordOutcome(stats, 'filtered', ev.reason);
+      return { rec: noSample(firstRow + j, ev, ev.kind === 'bad' ? 'bad_row' : 'filtered', ev.reason), sample: null };
     }),
   );
   if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
-  await writeShard(inside(ctx.out, name), samples.filter((s): s is ShardSample => s !== null));
-  stats.end_time = new Date().toISOString();
-  stats.duration_s = (Date.now() - t0) / 1000;
+  await writeShard(inside(ctx.out, name), rows.flatMap((r) => (r.sample ? [r.sample] : [])));
+  await writeRowLog(inside(ctx.out, name.replace(/\.tar$/, '.parquet')), rows.map((r) => r.rec));
+  stats.end_time = Date.now() / 1000;
+  stats.duration = stats.end_time - stats.start_time;
   await writeJsonAtomic(inside(ctx.out, statsName(name)), stats);
   return stats;
 }
@@ -249,6 +284,11 @@ export async function ingest(opts: IngestOptions): Promise<OverallStats> {
   };
   const onBadRow = opts.onBadRow ?? 'skip';
   if (onBadRow !== 'skip' && onBadRow !== 'fail') throw new InputError('--on-bad-row', `must be skip or fail, got "${String(onBadRow)}"`);
+  for (const [flag, v] of [['--min-similarity', opts.minSimilarity], ['--max-punsafe', opts.maxPunsafe]] as const) {
+    if (v === undefined) continue;
+    if (opts.source !== 'laion') throw new InputError(flag, `LAION's precomputed column: only with --source laion, not ${opts.source}`);
+    if (!Number.isFinite(v)) throw new InputError(flag, `expected a number, got ${v}`);
+  }
   const files = await listMetadataFiles(opts.metadata, opts.source);
   const out = resolve(opts.out);
   return withDirLock(out, 'ingest', () => ingestLocked(opts, out, files, { concurrency, shardSize, imageSize, fetch, onBadRow }));
@@ -272,6 +312,8 @@ async function ingestLocked(opts: IngestOptions, out: string, files: string[], r
     image_size: imageSize,
     url_col: opts.urlCol ?? null,
     caption_col: opts.captionCol ?? null,
+    min_similarity: opts.minSimilarity ?? null,
+    max_punsafe: opts.maxPunsafe ?? null,
   });
   await removeStaleTemps(out);
 
@@ -352,7 +394,6 @@ async function ingestLocked(opts: IngestOptions, out: string, files: string[], r
   }
 
   const shards = all.filter((s) => s !== undefined);
-  await updateSizesJson(out, Object.fromEntries(shards.map((s) => [s.shard, s.successes])));
   const overall = mergeStats(shards, {
     source: opts.source,
     metadata: files,
@@ -360,6 +401,6 @@ async function ingestLocked(opts: IngestOptions, out: string, files: string[], r
     durationS: (Date.now() - t0) / 1000,
     rowsThisRun,
   });
-  await writeJsonAtomic(inside(out, 'stats.json'), overall);
+  await writeJsonAtomic(inside(out, OVERALL_STATS), overall);
   return overall;
 }

@@ -1,5 +1,6 @@
-// Per-shard and overall ingest statistics in img2dataset's shape (`<shard>_stats.json`, `stats.json`):
-// outcome counts, a status_dict of reasons, HTTP status counts, filter reasons and bad-row examples.
+// Per-shard and overall ingest statistics. `<shard>_stats.json` carries img2dataset's fields with its types
+// (counts, `status_dict`, `start_time`/`end_time` as epoch seconds, `duration`) so its tools read it, plus
+// cliplab's own counts under other names; the overall stats sum them.
 
 export interface ShardStats {
   shard: string;
@@ -25,9 +26,11 @@ export interface ShardStats {
   bad_row_examples: { where: string; reason: string }[];
   /** Attempts beyond the first, over all downloads. */
   retries: number;
-  start_time: string;
-  end_time: string;
-  duration_s: number;
+  /** Seconds since the epoch (float), as img2dataset writes them (`time.time()`). */
+  start_time: number;
+  end_time: number;
+  /** end_time − start_time, in seconds. */
+  duration: number;
 }
 
 export type Outcome = 'success' | 'failed_to_download' | 'failed_to_resize' | 'filtered' | 'bad_row';
@@ -48,9 +51,9 @@ export function emptyShardStats(shard: string, firstRow: number): ShardStats {
     filtered_reasons: {},
     bad_row_examples: [],
     retries: 0,
-    start_time: new Date().toISOString(),
-    end_time: '',
-    duration_s: 0,
+    start_time: Date.now() / 1000,
+    end_time: 0,
+    duration: 0,
   };
 }
 
@@ -156,4 +159,15 @@ export function mergeStats(
   const attempted = o.successes + o.failed_to_download + o.failed_to_resize;
   o.success_rate = attempted > 0 ? Math.round((o.successes / attempted) * 10000) / 10000 : 0;
   return o;
+}
+
+/** When every attempted download was refused by the address policy (nothing was contacted), the hint to give. */
+export function allRefusedHint(o: OverallStats): string | null {
+  const attempted = o.successes + o.failed_to_download + o.failed_to_resize;
+  const refused = o.status_dict.refused_address ?? 0;
+  if (attempted === 0 || refused !== attempted) return null;
+  return (
+    `every URL (${refused}) was refused as a loopback, private or link-local address and none was fetched; ` +
+    'pass --allow-private-hosts to download from such hosts (a local server, an intranet)'
+  );
 }

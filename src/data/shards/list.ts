@@ -1,6 +1,6 @@
 // Which shards a data argument names: a directory, one .tar, OpenCLIP brace patterns (`{000000..000009}.tar`),
-// several joined by `::`; plus `sizes.json` look-ups.
-import { promises as fsp, statSync } from 'node:fs';
+// several joined by `::`; plus sample counts from `sizes.json` (OpenCLIP's) or img2dataset's `<shard>_stats.json`.
+import { promises as fsp, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../util/errors.js';
 
@@ -60,7 +60,20 @@ export async function listShards(spec: string): Promise<string[]> {
   return out;
 }
 
-/** Sample count of a shard from the `sizes.json` beside it, or null when unknown. */
+/** `successes` of img2dataset's `<stem>_stats.json` beside a shard (its sample count), or null. */
+async function countFromStatsJson(shard: string): Promise<number | null> {
+  try {
+    const v = (JSON.parse(await fsp.readFile(shard.replace(/\.tar$/, '_stats.json'), 'utf8')) as { successes?: unknown }).successes;
+    return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Sample count of a shard from the `sizes.json` beside it, else from its img2dataset `<stem>_stats.json`
+ * (what `cliplab ingest` and img2dataset write), or null when unknown.
+ */
 export async function shardSizeFromSizesJson(shard: string, cache = new Map<string, Record<string, number> | null>()): Promise<number | null> {
   const dir = dirname(shard);
   if (!cache.has(dir)) {
@@ -71,7 +84,33 @@ export async function shardSizeFromSizesJson(shard: string, cache = new Map<stri
     }
   }
   const v = cache.get(dir)?.[basename(shard)];
-  return typeof v === 'number' ? v : null;
+  return typeof v === 'number' ? v : countFromStatsJson(shard);
+}
+
+/** Samples in a shard directory: the sum of its sizes.json, else of its shards' `_stats.json`; null if unknown. */
+export function dirSampleCount(dir: string): number | null {
+  try {
+    return Object.values(JSON.parse(readFileSync(join(dir, 'sizes.json'), 'utf8')) as Record<string, number>).reduce((a, n) => a + n, 0);
+  } catch {
+    // no (readable) sizes.json: try the stats files
+  }
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.tar') && !n.startsWith('.'));
+  } catch {
+    return null;
+  }
+  let total = 0;
+  for (const n of names) {
+    try {
+      const v = (JSON.parse(readFileSync(join(dir, n.replace(/\.tar$/, '_stats.json')), 'utf8')) as { successes?: unknown }).successes;
+      if (typeof v !== 'number') return null;
+      total += v;
+    } catch {
+      return null;
+    }
+  }
+  return names.length > 0 ? total : null;
 }
 
 /** Total samples of `shards` according to sizes.json, or null if any shard is missing from it. */
