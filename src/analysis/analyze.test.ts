@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LoadedResult, Result } from '../eval/result.js';
 import { analyze } from './analyze.js';
 import { normalCdf } from './normal.js';
-import { syntheticResults } from './synthetic-results.js';
+import { syntheticResults } from '../../test/support/synthetic-results.js';
 
 function result(model: string, design: string, dataset: string, acc1: number, extra: Partial<Result> = {}): LoadedResult {
   return {

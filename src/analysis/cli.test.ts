@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normalCdf } from './normal.js';
-import { writeSyntheticResults } from './synthetic-results.js';
+import { writeSyntheticResults } from '../../test/support/synthetic-results.js';
 
 // Runs the CLI from source (tsx), so these tests do not depend on a fresh `dist/`.
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imagenetClassnames } from './suites.js';
-import { colorIndex, indexColor, oneHot, stubModel, writeColorPng } from './fixtures/stub-model.js';
+import { colorIndex, indexColor, oneHot, stubModel, writeColorPng } from '../../test/support/stub-model.js';
 import { aggregateImagenetC, readCorruptionBaseline } from './imagenet-c.js';
 import { evaluateZeroShot } from './zeroshot-eval.js';
 

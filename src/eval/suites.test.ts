@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assetPath } from '../util/assets.js';
-import { colorIndex, indexColor, oneHot, stubModel, writeColorPng } from './fixtures/stub-model.js';
+import { colorIndex, indexColor, oneHot, stubModel, writeColorPng } from '../../test/support/stub-model.js';
 import { imagenetClassnames, imagenetSubsetClasses, imagenetSuite, objectnetClasses } from './suites.js';
 import { evaluateZeroShot } from './zeroshot-eval.js';
 import { golden } from '../../test/support/golden.js';

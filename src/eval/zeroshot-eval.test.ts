@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../util/errors.js';
-import { stubModel, writeColorPng, type Rgb } from './fixtures/stub-model.js';
+import { stubModel, writeColorPng, type Rgb } from '../../test/support/stub-model.js';
 import { readResults } from './result.js';
 import { evaluateZeroShot } from './zeroshot-eval.js';
 

@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import * as G from './index.js';
 import { registeredOps, getOp, type Tensor } from './index.js';
-import { checkGrads, evalOnce, type GradInput } from '../runtime/check-grads.js';
+import { checkGrads, evalOnce, type GradInput } from '../../test/support/check-grads.js';
 
 interface GradCase {
   inputs: GradInput[];

@@ -15,9 +15,10 @@ import { readStudySpec } from './spec.js';
 import { STORE_FILE, StudyStore } from './store.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const fake = join(here, 'fixtures', 'fake-cliplab.mjs');
-const tinySpec = join(here, 'fixtures', 'tiny-study.yaml');
 const repo = join(here, '..', '..');
+const fixtures = join(repo, 'test', 'fixtures', 'study');
+const fake = join(fixtures, 'fake-cliplab.mjs');
+const tinySpec = join(fixtures, 'tiny-study.yaml');
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'cliplab-study-'));
@@ -85,7 +86,7 @@ describe('study runner (fake cliplab)', () => {
 
   it('resumes a SIGKILLed run without redoing finished jobs', async () => {
     const out = tmp();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'run-fake-study.ts'), tinySpec, out], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(fixtures, 'run-fake-study.ts'), tinySpec, out], {
       cwd: repo,
       env: { ...process.env, FAKE_SLEEP_MS: '400' },
       stdio: 'ignore',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../src/data/ingest/ingest.js';
-import { startTestServer, type TestServer } from '../../src/data/ingest/test-server.js';
+import { startTestServer, type TestServer } from '../support/ingest-server.js';
 import { ShardWriter } from '../../src/data/shards/writer.js';
 import { syntheticSample } from '../../src/data/shards/synthetic.js';
 

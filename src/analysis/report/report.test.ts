@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readResults } from '../../eval/result.js';
 import { analyze } from '../analyze.js';
-import { writeSyntheticResults } from '../synthetic-results.js';
+import { writeSyntheticResults } from '../../../test/support/synthetic-results.js';
 import { DEFAULT_THEORY_CONFIG, runTheory } from '../theory/experiments.js';
 import { writeTheory } from '../theory/write-theory.js';
 import { writeAnalysis } from '../write-analysis.js';

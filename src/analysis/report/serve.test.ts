@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readResults } from '../../eval/result.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { analyze } from '../analyze.js';
-import { SYNTHETIC_DESIGNS, syntheticResults } from '../synthetic-results.js';
+import { SYNTHETIC_DESIGNS, syntheticResults } from '../../../test/support/synthetic-results.js';
 import { writeAnalysis } from '../write-analysis.js';
 import { serveReport } from './serve.js';
 

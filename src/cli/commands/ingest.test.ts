@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../data/ingest/index.js';
-import { startTestServer, type TestServer } from '../../data/ingest/test-server.js';
-import { shardHashes } from '../../data/ingest/test-helpers.js';
+import { startTestServer, type TestServer } from '../../../test/support/ingest-server.js';
+import { shardHashes } from '../../../test/support/ingest-helpers.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 

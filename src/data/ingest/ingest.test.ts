@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingest } from './ingest.js';
-import { startTestServer, type TestServer } from './test-server.js';
-import { allSamples, shardFiles, shardHashes } from './test-helpers.js';
+import { startTestServer, type TestServer } from '../../../test/support/ingest-server.js';
+import { allSamples, shardFiles, shardHashes } from '../../../test/support/ingest-helpers.js';
 import type { ShardStats } from './stats.js';
 import { countFromSizesJson, listShards } from '../shards/list.js';
 

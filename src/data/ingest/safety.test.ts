@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { checkUrl, isBlockedAddress, RefusedError } from './address-policy.js';
 import { fetchImage, type FetchOptions } from './fetcher.js';
 import { ingest } from './ingest.js';
-import { startTestServer, type TestServer } from './test-server.js';
-import { allSamples } from './test-helpers.js';
+import { startTestServer, type TestServer } from '../../../test/support/ingest-server.js';
+import { allSamples } from '../../../test/support/ingest-helpers.js';
 
 let server: TestServer;
 let dir: string;

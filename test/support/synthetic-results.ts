@@ -1,10 +1,10 @@
 // Synthetic result files with known trend lines (sources, mixtures, an ensemble, a filtered source, a
 // baseline), for tests and for trying `analyze`/`report` without training anything.
 import { join } from 'node:path';
-import type { DesignInfo, Result } from '../eval/result.js';
-import { writeJsonAtomic } from '../util/fs.js';
-import { Rng } from '../util/rng.js';
-import { normalCdf } from './normal.js';
+import type { DesignInfo, Result } from '../../src/eval/result.js';
+import { writeJsonAtomic } from '../../src/util/fs.js';
+import { Rng } from '../../src/util/rng.js';
+import { normalCdf } from '../../src/analysis/normal.js';
 
 export interface SyntheticDesign {
   name: string;

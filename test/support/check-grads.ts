@@ -1,8 +1,8 @@
 // Finite-difference gradient checking (JAX's check_grads): compares autodiff VJPs with central differences.
-import { Graph, type Tensor, grad, mul, sum, cast } from '../graph/index.js';
-import type { DType } from '../graph/types.js';
-import { Session } from './session.js';
-import { Rng } from '../util/rng.js';
+import { Graph, type Tensor, grad, mul, sum, cast } from '../../src/graph/index.js';
+import type { DType } from '../../src/graph/types.js';
+import { Session } from '../../src/runtime/session.js';
+import { Rng } from '../../src/util/rng.js';
 
 export interface GradInput {
   shape: number[];
