@@ -12,8 +12,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../src/data/ingest/index.js';
 import { readRowLogs } from '../../src/data/ingest/row-log.js';
-import { readTar } from '../../src/data/ingest/test-helpers.js';
-import { startTestServer, type TestServer } from '../../src/data/ingest/test-server.js';
+import { readTar } from '../support/ingest-helpers.js';
+import { startTestServer, type TestServer } from '../support/ingest-server.js';
 import { describeWith } from '../support/external.js';
 
 let server: TestServer;
