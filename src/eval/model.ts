@@ -65,6 +65,12 @@ export function runDirOf(file: string): string {
 export function defaultModelId(path: string, file: string): string {
   const stem = basename(file).replace(/\.safetensors(\.gz)?$/, '');
   const dir = dirname(resolve(file));
+  // An OpenCLIP hub model: its repository name (hf-hub:org/NAME, or a cache snapshot of models--org--NAME).
+  if (stem.startsWith('open_clip_')) {
+    if (path.startsWith('hf-hub:')) return path.split('@')[0]!.split('/').pop()!;
+    const entry = basename(dirname(dirname(dir)));
+    return basename(dirname(dir)) === 'snapshots' && entry.startsWith('models--') ? entry.split('--').pop()! : basename(dir);
+  }
   if (basename(dir) === 'checkpoints') return `${basename(dirname(dir))}@${stem}`;
   if (stem === 'model') return basename(dir);
   return existsSync(path) && resolve(path) === dir ? basename(dir) : stem;

@@ -189,5 +189,25 @@ export function loadModelConfig(nameOrPath: string): ClipConfig {
   } catch (err) {
     throw new InputError(file, `not valid JSON (${(err as Error).message})`);
   }
-  return parseModelConfig(raw, names.includes(nameOrPath) ? `${basename(file)}` : file);
+  return parseModelConfig(unwrapHubConfig(raw, file), names.includes(nameOrPath) ? `${basename(file)}` : file);
+}
+
+const OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073];
+const OPENAI_STD = [0.26862954, 0.26130258, 0.27577711];
+
+/**
+ * The model config inside a JSON value. OpenCLIP's hub `open_clip_config.json` wraps it as `{model_cfg,
+ * preprocess_cfg}` (push_to_hf_hub); a bare config is taken as it is, as OpenCLIP's get_model_config does.
+ * cliplab preprocesses as OpenCLIP's defaults do, so a preprocess_cfg asking for anything else is refused.
+ */
+function unwrapHubConfig(raw: unknown, file: string): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('model_cfg' in raw)) return raw;
+  const pp = (raw as { preprocess_cfg?: Record<string, unknown> }).preprocess_cfg ?? {};
+  const same = (v: unknown, want: number[]) => Array.isArray(v) && v.length === 3 && v.every((x, i) => Math.abs(Number(x) - want[i]!) < 1e-6);
+  const bad = (key: string, want: string) => new InputError(file, `preprocess_cfg.${key} = ${JSON.stringify(pp[key])}: cliplab preprocesses with ${want} only`);
+  if (pp.mean !== undefined && !same(pp.mean, OPENAI_MEAN)) throw bad('mean', "OpenAI's CLIP mean");
+  if (pp.std !== undefined && !same(pp.std, OPENAI_STD)) throw bad('std', "OpenAI's CLIP std");
+  if (pp.interpolation !== undefined && pp.interpolation !== 'bicubic') throw bad('interpolation', 'bicubic');
+  if (pp.resize_mode !== undefined && pp.resize_mode !== 'shortest') throw bad('resize_mode', "'shortest' (resize, then center crop)");
+  return (raw as { model_cfg: unknown }).model_cfg;
 }

@@ -1,8 +1,7 @@
-// Loading a CLIP model for inference or fine-tuning: resolve a run directory or checkpoint file (safetensors or
-// torch.save), its config, check every name and shape, and convert to float32 arrays.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// Loading a CLIP model for inference or fine-tuning: find the weights (safetensors or torch.save) and config of a
+// run, checkpoint or OpenCLIP hub directory (model-dir.ts), check every name and shape, convert to float32 arrays.
 import { InputError } from '../util/errors.js';
+import { HF_CONFIG_FILE, locateModel } from './model-dir.js';
 import { loadModelConfig, type ClipConfig } from './config.js';
 import { toFloat32, type NamedTensor } from './safetensors.js';
 import { readWeights } from './weights.js';
@@ -19,24 +18,16 @@ export interface LoadedModel {
   weights: Map<string, Float32Array>;
 }
 
-/** The weights file for a run directory (final model, else latest checkpoint), a checkpoint dir, or a file. */
+/** The weights file named by `path`: any layout `locateModel` accepts (run, checkpoint or hub directory, hf-hub:, file). */
 export function resolveWeightsFile(path: string): string {
-  if (!existsSync(path)) throw new InputError(path, 'no such file or directory');
-  if (!statSync(path).isDirectory()) return path;
-  for (const f of ['model.safetensors', 'checkpoints/latest.safetensors']) if (existsSync(join(path, f))) return join(path, f);
-  throw new InputError(path, 'no model.safetensors or checkpoints/latest.safetensors in this directory');
-}
-
-function findConfig(file: string): string | null {
-  for (const dir of [dirname(file), dirname(dirname(file))]) if (existsSync(join(dir, 'config.json'))) return join(dir, 'config.json');
-  return null;
+  return locateModel(path).weights;
 }
 
 /** The full state dict of a checkpoint, checked against its config; BN `num_batches_tracked` as I64 (0 when absent). */
 export async function loadStateDict(path: string, configOverride?: string): Promise<{ file: string; config: ClipConfig; tensors: Map<string, NamedTensor> }> {
-  const file = resolveWeightsFile(path);
-  const cfgPath = configOverride ?? findConfig(file);
-  if (!cfgPath) throw new InputError(file, 'no config.json beside the checkpoint; pass --model-config');
+  const { weights: file, config: found } = locateModel(path);
+  const cfgPath = configOverride ?? found;
+  if (!cfgPath) throw new InputError(file, `no config.json or ${HF_CONFIG_FILE} beside the checkpoint; pass --model-config`);
   const config = loadModelConfig(cfgPath);
   const { tensors } = await readWeights(file);
   for (const k of [...tensors.keys()]) if (isTrainerKey(k)) tensors.delete(k);

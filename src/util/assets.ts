@@ -1,4 +1,6 @@
-// Paths to the data files the package ships in `assets/` (vocab, model configs, class names, templates).
+// Paths to the data files the package ships in `assets/` (vocab, model configs, class names, templates), and
+// the package's version.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -11,4 +13,9 @@ export function packageRoot(): string {
 
 export function assetPath(...parts: string[]): string {
   return join(root, 'assets', ...parts);
+}
+
+/** The `version` of the package.json cliplab runs from. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -104,7 +104,8 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
   if (clip) {
     const factory = o.clipScorerFactory ?? getClipScorerFactory();
     if (!factory) throw new InputError(`${where}: filters.clipScore.checkpoint`, 'no CLIP scorer is available in this build (the model engine is not wired to dataset build)');
-    scorer = await factory(resolve(baseDir, clip.checkpoint));
+    // hf-hub:org/name names a model in the Hugging Face cache, not a path.
+    scorer = await factory(/^hf-hub:/.test(clip.checkpoint) ? clip.checkpoint : resolve(baseDir, clip.checkpoint));
   }
   const counts = resolveCounts(spec);
   const seen = new Set<string>();
