@@ -1,13 +1,16 @@
-// Executors run one job's command. The study runner hands them plain data (cliplab arguments + a log file),
-// so a queue-backed executor (BullMQ + `cliplab worker` processes) can replace the local pool (DESIGN §8).
+// Executors run one job's command. The study runner hands them plain data (cliplab arguments + a log file):
+// the local pool runs it as a subprocess, the Slurm executor (./slurm-executor.ts) as one sbatch job.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../util/assets.js';
+import type { JobKind } from './store.js';
 
 /** One job's command: `cliplab <args…>`, output to `logFile`. Serializable, so it can travel over a queue. */
 export interface ExecRequest {
   jobId: string;
+  /** The job's kind (testbed, data, train, eval), for per-kind resources; absent for the report. */
+  kind?: JobKind;
   args: string[];
   logFile: string;
 }
@@ -19,15 +22,33 @@ export interface ExecResult {
   seconds: number;
   /** Last lines of the log (for the error message of a failed job). */
   tail: string;
+  /** Why it failed, when the exit code alone does not say (e.g. `Slurm job 12 TIMEOUT`). */
+  reason?: string;
+}
+
+export interface ExecHooks {
+  /** The job's subprocess id (stored to reap orphans after a crash). */
+  onStart?: (pid: number) => void;
+  /** The executor's name for the job (e.g. `slurm:1234`), stored so a later runner can adopt it. */
+  onHandle?: (handle: string) => void;
 }
 
 export interface Executor {
   /** How many jobs may run at once. */
   readonly slots: number;
-  /** Runs a job to completion; `onStart` receives the subprocess id (stored to reap orphans after a crash). */
-  run(req: ExecRequest, hooks?: { onStart?: (pid: number) => void }): Promise<ExecResult>;
-  /** Stops every running job (SIGTERM to its process group, SIGKILL after a grace period). */
+  /** Jobs run on other machines (the report, which is cheap, then runs here on a local pool). */
+  readonly remote?: boolean;
+  /** Runs a job to completion. */
+  run(req: ExecRequest, hooks?: ExecHooks): Promise<ExecResult>;
+  /** Stops every job it runs (local: SIGTERM to its process group, SIGKILL after a grace period). */
   cancelAll(): Promise<void>;
+  /**
+   * Waits on a job a previous (killed) runner started, by its stored handle: the job's result, or null when
+   * the handle is not this executor's or the job is gone (it is then run again).
+   */
+  attach?(handle: string, req: ExecRequest): Promise<ExecResult | null>;
+  /** A job the killed runner claimed but recorded no handle for: its handle if the job exists after all. */
+  recover?(req: ExecRequest, claimedAt: string): Promise<string | null>;
 }
 
 /** `bin/cliplab.js` of this package (works from src/ under vitest and from dist/). */
@@ -76,7 +97,7 @@ export class LocalProcessExecutor implements Executor {
     private readonly opts: { bin?: string; node?: string } = {},
   ) {}
 
-  run(req: ExecRequest, hooks: { onStart?: (pid: number) => void } = {}): Promise<ExecResult> {
+  run(req: ExecRequest, hooks: ExecHooks = {}): Promise<ExecResult> {
     mkdirSync(dirname(req.logFile), { recursive: true });
     const fd = openSync(req.logFile, 'a');
     const t0 = Date.now();

@@ -238,6 +238,8 @@ function commitResults(ctx: JobContext, model: ModelPlan, evalDir: string): stri
 
 /** What the runner needs for one job: its command, and how to tell (and make) its outputs complete. */
 export interface JobWork {
+  /** Where the job's output goes (logs/<job>.log). */
+  log: string;
   /** Outputs already complete on disk (a crash after commit, or a testbed reused): adopt without running. */
   complete(): Record<string, unknown> | null;
   /** The command; called when the job's dependencies are done (so it may read their outputs). */
@@ -253,8 +255,9 @@ export function jobWork(ctx: JobContext, job: JobRecord): JobWork {
   const log = logFile(ctx, job);
   if (job.id === TESTBED_JOB) {
     return {
+      log,
       complete: () => testbedComplete(ctx),
-      request: () => ({ jobId: job.id, args: testbedArgs(ctx), logFile: log }),
+      request: () => ({ jobId: job.id, kind: job.kind, args: testbedArgs(ctx), logFile: log }),
       commit: () => {
         const c = testbedComplete(ctx);
         if (!c) throw new JobError(`${layout.testbed}: testbed build finished without a matching testbed.json`);
@@ -269,13 +272,14 @@ export function jobWork(ctx: JobContext, job: JobRecord): JobWork {
     const tmp = tempOf(dir);
     const marker = (d: string): boolean => existsSync(join(d, 'manifest.json'));
     return {
+      log,
       complete: () => (marker(dir) ? { dir } : null),
       request: () => {
         rmSync(tmp, { recursive: true, force: true });
         const specFile = join(layout.out, 'data', design, `${size}.spec.json`);
         mkdirSync(join(layout.out, 'data', design), { recursive: true });
         writeFileSync(specFile, JSON.stringify(datasetSpecFor(ctx, designOf(ctx, design), size, dirname(specFile)), null, 2) + '\n');
-        return { jobId: job.id, args: ['dataset', 'build', specFile, '--out', tmp], logFile: log };
+        return { jobId: job.id, kind: job.kind, args: ['dataset', 'build', specFile, '--out', tmp], logFile: log };
       },
       commit: () => {
         if (!marker(tmp)) throw new JobError(`${tmp}: dataset build finished without manifest.json`);
@@ -295,8 +299,9 @@ export function jobWork(ctx: JobContext, job: JobRecord): JobWork {
     const tmp = tempOf(dir);
     const marker = (d: string): boolean => existsSync(join(d, 'summary.json')) && existsSync(join(d, 'model.safetensors'));
     return {
+      log,
       complete: () => (marker(dir) ? { dir } : null),
-      request: () => ({ jobId: job.id, args: trainArgs(ctx, model, tmp), logFile: log }),
+      request: () => ({ jobId: job.id, kind: job.kind, args: trainArgs(ctx, model, tmp), logFile: log }),
       commit: () => {
         if (!marker(tmp)) throw new JobError(`${tmp}: training finished without summary.json and model.safetensors`);
         rmSync(dir, { recursive: true, force: true });
@@ -319,6 +324,7 @@ export function jobWork(ctx: JobContext, job: JobRecord): JobWork {
     return paths.length > 0 && paths.every((p) => existsSync(p)) ? paths : null;
   };
   return {
+    log,
     complete: () => {
       const files = committed();
       return files ? { dir, results: files } : null;
@@ -326,7 +332,7 @@ export function jobWork(ctx: JobContext, job: JobRecord): JobWork {
     request: () => {
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
-      return { jobId: job.id, args: evalArgs(ctx, model, tmp), logFile: log };
+      return { jobId: job.id, kind: job.kind, args: evalArgs(ctx, model, tmp), logFile: log };
     },
     commit: () => {
       const results = commitResults(ctx, model, tmp);

@@ -49,9 +49,27 @@ export function validateStudy(spec: LoadedSpec, out: string): StudyPlan {
   return planStudy(spec, resolve(out));
 }
 
-async function reapOrphans(store: StudyStore, out: string, info: (m: string) => void): Promise<void> {
+/**
+ * Jobs a killed runner left `running`: local subprocesses are stopped and handed back (run again); jobs the
+ * executor can adopt (Slurm: by the job id in the store, or found by name) stay running for the scheduler to
+ * wait on, so they are neither submitted twice nor lost.
+ */
+async function reapOrphans(store: StudyStore, ctx: JobContext, executor: Executor, info: (m: string) => void): Promise<void> {
+  const out = ctx.layout.out;
   for (const j of store.jobs()) {
     if (j.state !== 'running') continue;
+    if (j.handle) {
+      if (executor.attach) continue;
+      throw new InputError(out, `job ${j.id} is ${j.handle}, started by an interrupted run; rerun with the same --executor (or cancel it there)`);
+    }
+    if (executor.recover && j.startedAt) {
+      const h = await executor.recover({ jobId: j.id, kind: j.kind, args: [], logFile: jobWork(ctx, j).log }, j.startedAt);
+      if (h) {
+        info(`job ${j.id}: found ${h}, submitted by an interrupted run`);
+        store.setHandle(j.id, h);
+        continue;
+      }
+    }
     if (j.pid !== null && processMatches(j.pid, out)) {
       info(`stopping job ${j.id} left running by an interrupted run (pid ${j.pid})`);
       await killGroup(j.pid);
@@ -75,13 +93,13 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
     lock.release();
     throw e;
   }
-  const executor = o.executor ?? new LocalProcessExecutor(o.jobs ?? 1);
+  const executor: Executor = o.executor ?? new LocalProcessExecutor(o.jobs ?? 1);
   const ctx: JobContext = { plan, layout, threads: o.threads };
   try {
     store.setMeta('spec', JSON.stringify(o.spec.spec));
     store.setMeta('spec_source', o.spec.where);
     await writeJsonAtomic(join(out, 'study-spec.json'), o.spec.spec);
-    await reapOrphans(store, out, info);
+    await reapOrphans(store, ctx, executor, info);
     for (const id of store.sync(plan.jobs)) {
       info(`job ${id}: its inputs changed; redoing it`);
       jobWork(ctx, store.job(id)!).discard();
@@ -99,7 +117,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
     const counts = store.counts();
     const outcome: StudyOutcome = { plan, schedule, counts, seconds: 0 };
     const allDone = plan.jobs.every((j) => store.job(j.id)?.state === 'done');
-    if (allDone && !o.jobsOnly && !o.signal?.aborted) outcome.analysis = await analyzeStudy(plan, out, executor, info);
+    if (allDone && !o.jobsOnly && !o.signal?.aborted) outcome.analysis = await analyzeStudy(plan, out, executor.remote ? new LocalProcessExecutor(1) : executor, info);
     outcome.seconds = (Date.now() - t0) / 1000;
     return outcome;
   } finally {

@@ -1,14 +1,15 @@
 // Runs the job graph in dependency order on an executor, with every state transition stored: adopt outputs
 // found complete, claim, run, commit, mark done/failed. Failed jobs block their dependents, not the rest.
-import { type Executor } from './executor.js';
-import { type JobContext, jobWork } from './jobs.js';
+import type { ExecRequest, ExecResult, Executor } from './executor.js';
+import { type JobContext, type JobWork, jobWork } from './jobs.js';
 import type { JobDefinition, JobRecord, StudyStore } from './store.js';
 
 export type StudyEvent =
   | { type: 'start'; job: JobRecord; attempt: number }
   | { type: 'done'; job: JobRecord; seconds: number; adopted: boolean }
   | { type: 'failed'; job: JobRecord; error: string; willRetry: boolean }
-  | { type: 'blocked'; job: JobRecord; by: string };
+  | { type: 'blocked'; job: JobRecord; by: string }
+  | { type: 'attached'; job: JobRecord; handle: string };
 
 export interface ScheduleOptions {
   store: StudyStore;
@@ -60,6 +61,40 @@ export async function runSchedule(o: ScheduleOptions): Promise<ScheduleResult> {
   const running = new Map<string, Promise<void>>();
   const emit = (e: StudyEvent): void => o.onEvent?.(e);
 
+  /** After the executor returned: commit and mark done, or record the failure (retried while allowed). */
+  const finish = (job: JobRecord, work: JobWork, logFile: string, res: ExecResult | Error, t0: number): void => {
+    if (signal?.aborted) {
+      store.release(job.id, 'interrupted');
+      return;
+    }
+    let error: string;
+    if (res instanceof Error) error = res.message;
+    else if (res.code === 0) {
+      try {
+        const outputs = work.commit();
+        store.complete(job.id, outputs, res.seconds);
+        result.ran.push(job.id);
+        emit({ type: 'done', job: store.job(job.id)!, seconds: res.seconds, adopted: false });
+        return;
+      } catch (err) {
+        error = (err as Error).message;
+      }
+    } else {
+      const last = res.tail.split('\n').filter(Boolean).pop() ?? '';
+      const how = res.reason ?? (res.signal ? `killed by ${res.signal}` : `exit ${res.code}`);
+      error = `${how}${last ? `: ${last}` : ''} (log: ${logFile})`;
+    }
+    store.fail(job.id, error, (Date.now() - t0) / 1000);
+    const n = (failures.get(job.id) ?? 0) + 1;
+    failures.set(job.id, n);
+    const willRetry = n <= retries;
+    if (!willRetry) {
+      gaveUp.add(job.id);
+      result.failed.push({ id: job.id, error });
+    }
+    emit({ type: 'failed', job: store.job(job.id)!, error, willRetry });
+  };
+
   const runOne = async (job: JobRecord): Promise<void> => {
     const work = jobWork(ctx, job);
     const found = work.complete();
@@ -73,40 +108,34 @@ export async function runSchedule(o: ScheduleOptions): Promise<ScheduleResult> {
     const claimed = store.job(job.id)!;
     emit({ type: 'start', job: claimed, attempt: claimed.attempts });
     const t0 = Date.now();
-    let error: string | null = null;
+    let req: ExecRequest | null = null;
     try {
-      const req = work.request();
-      const res = await executor.run(req, { onStart: (pid) => store.setPid(job.id, pid) });
-      if (signal?.aborted) {
-        store.release(job.id, 'interrupted');
-        return;
-      }
-      if (res.code === 0) {
-        const outputs = work.commit();
-        store.complete(job.id, outputs, res.seconds);
-        result.ran.push(job.id);
-        emit({ type: 'done', job: store.job(job.id)!, seconds: res.seconds, adopted: false });
-        return;
-      }
-      const last = res.tail.split('\n').filter(Boolean).pop() ?? '';
-      error = `${res.signal ? `killed by ${res.signal}` : `exit ${res.code}`}${last ? `: ${last}` : ''} (log: ${req.logFile})`;
+      req = work.request();
+      const res = await executor.run(req, { onStart: (pid) => store.setPid(job.id, pid), onHandle: (h) => store.setHandle(job.id, h) });
+      finish(job, work, req.logFile, res, t0);
     } catch (err) {
-      if (signal?.aborted) {
-        store.release(job.id, 'interrupted');
-        return;
-      }
-      error = (err as Error).message;
+      finish(job, work, req?.logFile ?? work.log, err as Error, t0);
     }
-    store.fail(job.id, error, (Date.now() - t0) / 1000);
-    const n = (failures.get(job.id) ?? 0) + 1;
-    failures.set(job.id, n);
-    const willRetry = n <= retries;
-    if (!willRetry) {
-      gaveUp.add(job.id);
-      result.failed.push({ id: job.id, error });
-    }
-    emit({ type: 'failed', job: store.job(job.id)!, error, willRetry });
   };
+
+  /** A job an earlier runner left running in the executor (e.g. queued in Slurm): wait on it, not run it again. */
+  const attachOne = async (job: JobRecord): Promise<void> => {
+    const work = jobWork(ctx, job);
+    const t0 = Date.now();
+    const req: ExecRequest = { jobId: job.id, kind: job.kind, args: [], logFile: work.log };
+    emit({ type: 'attached', job, handle: job.handle! });
+    // A handle that cannot be checked (the scheduler does not answer) is run again rather than trusted.
+    const res = await executor.attach!(job.handle!, req).catch(() => null);
+    if (res === null) {
+      store.release(job.id, `${job.handle} is gone; running it again`);
+      return;
+    }
+    finish(job, work, work.log, res, t0);
+  };
+
+  if (executor.attach)
+    for (const j of store.jobs())
+      if (order.has(j.id) && j.state === 'running' && j.handle) running.set(j.id, attachOne(j).finally(() => running.delete(j.id)));
 
   const aborted = signal ? abortPromise(signal) : null;
   for (;;) {

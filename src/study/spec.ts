@@ -76,6 +76,18 @@ const MixtureSweepSchema = z.strictObject({
   sizes: z.array(name).min(1).optional(),
 });
 
+/** Slurm resources for one kind of job (`--executor slurm`); the command line's flags override them. */
+const SlurmJobSchema = z.strictObject({
+  partition: z.string().min(1).optional(),
+  gpus: z.number().int().nonnegative().optional(),
+  cpus: z.number().int().positive().optional(),
+  mem: z.string().regex(/^\d+[KMGT]?$/i, 'expected Slurm memory such as 16G').optional(),
+  time: z.string().regex(/^(\d+-)?\d+(:\d+){0,2}$/, 'expected a Slurm time such as 4:00:00 or 1-00:00:00').optional(),
+  nodes: z.number().int().positive().optional(),
+  tasks_per_node: z.number().int().positive().optional(),
+  sbatch_args: z.array(z.string()).optional(),
+});
+
 const ModelSchema = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
 export const StudySpecSchema = z.strictObject({
@@ -111,6 +123,8 @@ export const StudySpecSchema = z.strictObject({
       batch_size: z.number().int().positive().optional(),
     })
     .optional(),
+  /** Resources per job kind when the study runs with `--executor slurm`. */
+  slurm: z.strictObject({ testbed: SlurmJobSchema, data: SlurmJobSchema, train: SlurmJobSchema, eval: SlurmJobSchema }).partial().optional(),
   analysis: z
     .strictObject({
       /** Design names whose models define the baseline line (default: the all-source mix if any, else pooled). */
@@ -123,6 +137,7 @@ export const StudySpecSchema = z.strictObject({
 export type StudySpec = z.infer<typeof StudySpecSchema>;
 export type SizeSpec = z.infer<typeof SizeSchema>;
 export type DesignSpec = z.infer<typeof DesignSchema>;
+export type SlurmJobSpec = z.infer<typeof SlurmJobSchema>;
 
 /** Where the spec came from, for error messages and for resolving relative paths. */
 export interface LoadedSpec {

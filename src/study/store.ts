@@ -22,6 +22,8 @@ export interface JobRecord {
   attempts: number;
   /** Process id of the job's subprocess while running (to reap orphans after a crash). */
   pid: number | null;
+  /** The executor's name for the job's last run, e.g. `slurm:1234` (kept after it ends, for the record). */
+  handle: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   seconds: number | null;
@@ -48,6 +50,7 @@ interface Row {
   state: JobState;
   attempts: number;
   pid: number | null;
+  handle: string | null;
   started_at: string | null;
   finished_at: string | null;
   seconds: number | null;
@@ -67,6 +70,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
   attempts INTEGER NOT NULL DEFAULT 0,
   pid INTEGER,
+  handle TEXT,
   started_at TEXT,
   finished_at TEXT,
   seconds REAL,
@@ -94,6 +98,7 @@ function toRecord(r: Row): JobRecord {
     state: r.state,
     attempts: r.attempts,
     pid: r.pid,
+    handle: r.handle ?? null,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     seconds: r.seconds,
@@ -113,6 +118,9 @@ export class StudyStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // Stores written before jobs had an executor handle gain the column (NULL for every old row).
+    const cols = (this.db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('handle')) this.db.exec('ALTER TABLE jobs ADD COLUMN handle TEXT');
   }
 
   close(): void {
@@ -177,7 +185,7 @@ export class StudyStore {
     const before = this.job(id)?.state ?? null;
     const r = this.db
       .prepare(
-        `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL, seconds = NULL, error = NULL, pid = NULL
+        `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, finished_at = NULL, seconds = NULL, error = NULL, pid = NULL, handle = NULL
          WHERE id = ? AND state IN ('pending', 'failed')`,
       )
       .run(now(), id);
@@ -187,6 +195,12 @@ export class StudyStore {
 
   setPid(id: string, pid: number | null): void {
     this.db.prepare(`UPDATE jobs SET pid = ? WHERE id = ? AND state = 'running'`).run(pid, id);
+  }
+
+  /** Records the executor's name for a running job (e.g. its Slurm job id), so a later runner can find it. */
+  setHandle(id: string, handle: string): void {
+    const r = this.db.prepare(`UPDATE jobs SET handle = ? WHERE id = ? AND state = 'running'`).run(handle, id);
+    if (r.changes === 1) this.event(id, 'running', 'running', `submitted as ${handle}`);
   }
 
   /** running → done with its outputs. Outputs must already be committed on disk. */

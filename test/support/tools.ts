@@ -17,3 +17,11 @@ export function pythonModules(python: string, modules: string[], env: NodeJS.Pro
   const missing = r.error ? `${python} not found` : r.status === 0 ? '' : (r.stderr.trim().split('\n').pop() ?? 'import failed');
   return { name: `${python} with ${modules.join(', ')}`, available: r.status === 0 && !r.error, why: missing };
 }
+
+/** A running Slurm controller this user can submit to (`scontrol ping` answers UP). */
+export function slurmTool(): External {
+  const r = spawnSync('scontrol', ['ping'], { encoding: 'utf8' });
+  const up = r.status === 0 && /UP/.test(r.stdout);
+  const why = r.error ? 'no scontrol on PATH (start a test cluster: ../shared/slurm/up.sh)' : 'scontrol ping: no controller UP (start one: ../shared/slurm/up.sh)';
+  return { name: 'Slurm', available: up, why };
+}

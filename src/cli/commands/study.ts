@@ -1,17 +1,27 @@
 // `cliplab study SPEC --out DIR [--jobs N] [--threads T]`: runs a study spec's grid (build → train → eval),
 // resumable through its SQLite store, then analyze + report. Also the shared runner behind `cliplab demo`.
 import { cpus } from 'node:os';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Robustness } from '../../analysis/robustness-types.js';
 import { readStudySpec, type LoadedSpec } from '../../study/spec.js';
 import { runStudy, validateStudy } from '../../study/run-study.js';
+import { SlurmExecutor, kindSettings } from '../../study/slurm-executor.js';
 import type { StudyEvent } from '../../study/scheduler.js';
-import { CliplabError } from '../../util/errors.js';
+import { CliplabError, InputError } from '../../util/errors.js';
 import { info } from '../../util/log.js';
-import { intFlag } from '../args.js';
+import { choiceFlag, intFlag } from '../args.js';
 
 export interface StudyFlags {
   out: string;
+  executor?: string;
+  partition?: string;
+  gpusPerJob?: string;
+  cpusPerJob?: string;
+  mem?: string;
+  time?: string;
+  sbatchArg?: string[];
+  cliplab?: string;
   jobs?: string;
   threads?: string;
   retries?: string;
@@ -38,11 +48,41 @@ export function designTable(r: Robustness): string[] {
   return lines;
 }
 
+/** `--executor slurm` and its flags: an executor submitting each job with sbatch (null for the local pool). */
+async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number | undefined): Promise<SlurmExecutor | null> {
+  const kind = choiceFlag('--executor', flags.executor, ['local', 'slurm'] as const, 'local');
+  const slurmFlags = ['partition', 'gpusPerJob', 'cpusPerJob', 'mem', 'time', 'cliplab'] as const;
+  if (kind === 'local') {
+    const given = slurmFlags.find((k) => flags[k] !== undefined) ?? (flags.sbatchArg?.length ? 'sbatchArg' : undefined);
+    if (given) throw new InputError(`--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'applies only with --executor slurm');
+    return null;
+  }
+  if (flags.mem !== undefined && !/^\d+[KMGT]?$/i.test(flags.mem)) throw new InputError('--mem', `expected Slurm memory such as 16G, got '${flags.mem}'`);
+  if (flags.time !== undefined && !/^(\d+-)?\d+(:\d+){0,2}$/.test(flags.time)) throw new InputError('--time', `expected a Slurm time such as 4:00:00, got '${flags.time}'`);
+  await SlurmExecutor.check();
+  const out = resolve(flags.out);
+  return new SlurmExecutor({
+    study: loaded.spec.name ?? basename(out),
+    workDir: out,
+    cliplab: flags.cliplab ?? 'cliplab',
+    slots: jobs,
+    settings: kindSettings(loaded.spec.slurm, {
+      partition: flags.partition,
+      gpus: flags.gpusPerJob === undefined ? undefined : intFlag('--gpus-per-job', flags.gpusPerJob, 0, 0),
+      cpus: flags.cpusPerJob === undefined ? undefined : intFlag('--cpus-per-job', flags.cpusPerJob, 1),
+      mem: flags.mem,
+      time: flags.time,
+      sbatch_args: flags.sbatchArg,
+    }),
+  });
+}
+
 /** Runs a loaded spec with the study flags; SIGINT/SIGTERM stop the jobs and leave the store resumable. */
 export async function runStudyCommand(loaded: LoadedSpec, flags: StudyFlags, defaults: { jobs?: number } = {}): Promise<void> {
   const jobs = intFlag('--jobs', flags.jobs, defaults.jobs ?? 1);
   const threads = flags.threads === undefined ? undefined : intFlag('--threads', flags.threads, 1);
   const retries = intFlag('--retries', flags.retries, 1, 0);
+  const slurm = await executorFor(loaded, flags, flags.jobs === undefined ? undefined : jobs);
   if (flags.dryRun) {
     const plan = validateStudy(loaded, flags.out);
     const summary = {
@@ -70,6 +110,7 @@ export async function runStudyCommand(loaded: LoadedSpec, flags: StudyFlags, def
       finished++;
       info(`${tag()} ${e.adopted ? 'found complete' : 'done'} ${e.job.id}${e.adopted ? '' : ` (${e.seconds.toFixed(1)} s)`}`);
     } else if (e.type === 'failed') info(`${tag()} FAILED ${e.job.id}: ${e.error}${e.willRetry ? ' — retrying' : ''}`);
+    else if (e.type === 'attached') info(`${tag()} waiting on ${e.job.id} (${e.handle}, started by an interrupted run)`);
     else info(`blocked ${e.job.id} (needs ${e.by})`);
   };
   try {
@@ -79,6 +120,7 @@ export async function runStudyCommand(loaded: LoadedSpec, flags: StudyFlags, def
       jobs,
       threads,
       retries,
+      ...(slurm ? { executor: slurm } : {}),
       signal: controller.signal,
       onEvent,
       onInfo: (m) => {
@@ -122,7 +164,15 @@ export function register(program: Command): void {
     .description('run a study spec: build → train → eval for every design and size, then analyze and report (resumable; see docs/study.md)')
     .argument('<spec>', 'study spec (YAML or JSON)')
     .requiredOption('--out <dir>', 'study directory (holds study.sqlite, runs, results, report.html)')
-    .option('--jobs <n>', 'jobs at once (default 1)')
+    .option('--executor <local|slurm>', 'where jobs run: local subprocesses (default) or one Slurm batch job each (see docs/scale.md)')
+    .option('--partition <name>', 'slurm: partition for every job')
+    .option('--gpus-per-job <n>', 'slurm: GPUs per job (--gres=gpu:N)')
+    .option('--cpus-per-job <n>', 'slurm: CPUs per job (--cpus-per-task)')
+    .option('--mem <size>', 'slurm: memory per job, e.g. 32G')
+    .option('--time <limit>', 'slurm: time limit per job, e.g. 4:00:00')
+    .option('--sbatch-arg <arg>', 'slurm: one more sbatch argument (repeatable), e.g. --sbatch-arg=--account=abc', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--cliplab <cmd>', "slurm: the command that starts cliplab on the nodes (default 'cliplab' on their PATH)")
+    .option('--jobs <n>', 'jobs at once (default 1; with slurm: jobs submitted at once, default all that are ready)')
     .option('--threads <t>', 'intra-op threads per job')
     .option('--retries <n>', 'extra attempts per failed job in this run (default 1)')
     .option('--dry-run', 'validate the spec and print the job graph')

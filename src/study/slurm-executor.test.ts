@@ -1,0 +1,178 @@
+// The Slurm executor on a real Slurm cluster (../shared/slurm/up.sh; .ci/run starts it) with the fake cliplab
+// as the job command: a runner SIGKILLed mid-study and rerun runs every job exactly once (by the results
+// store and by Slurm's own job-completion records), a job failing on the node is retried and reported, and
+// Ctrl-C cancels the queued and running jobs. Plus the pure parts (sbatch arguments, settings, exit codes).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { describeWith } from '../../test/support/external.js';
+import { slurmTool } from '../../test/support/tools.js';
+import { kindSettings } from './slurm-executor.js';
+import { parseExitCode, sbatchArgs, shellQuote } from './slurm.js';
+import { STORE_FILE, StudyStore } from './store.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repo = join(here, '..', '..');
+const fixtures = join(repo, 'test', 'fixtures', 'study');
+const fake = join(fixtures, 'fake-cliplab.mjs');
+const smallSpec = join(fixtures, 'slurm-study.yaml');
+const bin = join(repo, 'bin', 'cliplab.js');
+
+describe('slurm settings and parsing', () => {
+  it('builds sbatch arguments: name, log, directory, resources, extra arguments last', () => {
+    expect(sbatchArgs('cliplab:s:train/a', '/o/logs/a.log', '/o', { partition: 'gpu', gpus: 2, cpus: 8, mem: '32G', time: '4:00:00', sbatch_args: ['--qos=high'] })).toEqual([
+      '--parsable', '--job-name=cliplab:s:train/a', '--output=/o/logs/a.log', '--open-mode=append', '--chdir=/o',
+      '--partition=gpu', '--ntasks=1', '--cpus-per-task=8', '--gres=gpu:2', '--mem=32G', '--time=4:00:00', '--qos=high',
+    ]);
+    expect(sbatchArgs('n', 'l', 'd', { nodes: 2, tasks_per_node: 4, gpus: 0 })).toEqual([
+      '--parsable', '--job-name=n', '--output=l', '--open-mode=append', '--chdir=d', '--nodes=2', '--ntasks-per-node=4',
+    ]);
+  });
+
+  it("merges the spec's per-kind settings under the command line's", () => {
+    const s = kindSettings({ train: { gpus: 1, mem: '16G', sbatch_args: ['--a'] }, eval: { cpus: 2 } }, { mem: '64G', partition: 'p', sbatch_args: ['--b'] });
+    expect(s('train')).toEqual({ gpus: 1, mem: '64G', partition: 'p', sbatch_args: ['--a', '--b'] });
+    expect(s('eval')).toEqual({ cpus: 2, mem: '64G', partition: 'p', sbatch_args: ['--b'] });
+    expect(s(undefined)).toEqual({ mem: '64G', partition: 'p', sbatch_args: ['--b'] });
+  });
+
+  it("reads Slurm's exit:signal and quotes script words", () => {
+    expect(parseExitCode('3:0')).toEqual({ code: 3, signal: null });
+    expect(parseExitCode('0:15')).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(shellQuote('--out')).toBe('--out');
+    expect(shellQuote("it's a b")).toBe(`'it'\\''s a b'`);
+  });
+});
+
+interface Record_ {
+  id: string;
+  name: string;
+  state: string;
+}
+
+/** Slurm's own records of this study's jobs: the job-completion log (every ended job), by working directory. */
+function slurmRecords(out: string): Record_[] {
+  const r = spawnSync('sacct', ['-c', '-n', '-P', '-o', 'JobID,JobName,State,WorkDir'], { encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split('|'))
+    .filter((f) => f[3] === out)
+    .map(([id, name, state]) => ({ id: id!, name: name!, state: state!.split(' ')[0]! }));
+}
+
+/** The small spec with other designs (and study name), written beside `out`. */
+function variant(out: string, name: string, designs: string[]): string {
+  const spec = join(out, '..', `${out.split('/').pop()}.yaml`);
+  const list = designs.map((d) => `  - { name: ${d}, source: ${d} }`).join('\n');
+  writeFileSync(spec, readFileSync(smallSpec, 'utf8').replace('name: slurm-small', `name: ${name}`).replace(/designs:[\s\S]*?analysis/, `designs:\n${list}\nanalysis`));
+  return spec;
+}
+
+/** This study's jobs that Slurm still has queued or running. */
+function liveJobs(out: string): { id: string; state: string }[] {
+  const r = spawnSync('squeue', ['-h', '-o', '%i|%T|%Z'], { encoding: 'utf8' });
+  return r.stdout.split('\n').map((l) => l.split('|')).filter((f) => f[2] === out).map(([id, state]) => ({ id: id!, state: state! }));
+}
+
+function startStudy(spec: string, out: string, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
+  const child = spawn(process.execPath, [bin, 'study', spec, '--out', out, '--executor', 'slurm', '--cliplab', `${process.execPath} ${fake}`, '--cpus-per-job', '1'], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  return { child, done };
+}
+
+async function until(what: string, ok: () => boolean, ms = 90_000): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function jobsOf(out: string) {
+  if (!existsSync(join(out, STORE_FILE))) return [];
+  const s = new StudyStore(join(out, STORE_FILE));
+  try {
+    return s.jobs();
+  } finally {
+    s.close();
+  }
+}
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'cliplab-slurm-'));
+
+describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
+  it('a runner killed with SIGKILL mid-study and rerun runs every job exactly once', async () => {
+    const out = tmp();
+    const first = startStudy(smallSpec, out, { FAKE_SLEEP_MS: '1500' });
+    let killedWith: { done: number; live: number } = { done: 0, live: 0 };
+    await until('two trainings done and one submitted', () => {
+      const jobs = jobsOf(out);
+      const trainDone = jobs.filter((j) => j.kind === 'train' && j.state === 'done').length;
+      const submitted = jobs.filter((j) => j.kind === 'train' && j.state === 'running' && j.handle).length;
+      killedWith = { done: jobs.filter((j) => j.state === 'done').length, live: submitted };
+      return trainDone >= 1 && submitted >= 1;
+    });
+    first.child.kill('SIGKILL');
+    await first.done;
+    expect(liveJobs(out).length).toBeGreaterThanOrEqual(1); // Slurm keeps running what the dead runner submitted
+    const second = startStudy(smallSpec, out, { FAKE_SLEEP_MS: '1500' });
+    const r = await second.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/waiting on train\/\S+ \(slurm:\d+, started by an interrupted run\)/);
+    const jobs = jobsOf(out);
+    expect(jobs.length).toBe(13);
+    expect(killedWith.done).toBeLessThan(13);
+    for (const j of jobs) {
+      expect(j.state, j.id).toBe('done');
+      expect(j.attempts, j.id).toBe(1);
+    }
+    // Slurm's records: one completed job per study job, under its name, and nothing else from this study.
+    const recs = slurmRecords(out);
+    expect(recs.map((x) => x.name).sort()).toEqual(jobs.map((j) => `cliplab:slurm-small:${j.id}`).sort());
+    expect(recs.every((x) => x.state === 'COMPLETED')).toBe(true);
+    for (const j of jobs) expect(j.handle, j.id).toBe(`slurm:${recs.find((x) => x.name.endsWith(`:${j.id}`))!.id}`);
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+  });
+
+  it('a job failing on the node is retried and reported', async () => {
+    const out = tmp();
+    const { done } = startStudy(variant(out, 'slurm-retry', ['noto']), out, { FAKE_FAIL_ONCE: 'noto-s2-seed0' });
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/FAILED train\/noto-s2-seed0: Slurm job \d+ FAILED \(exit 1\) on \S+: cliplab: simulated failure on the first attempt \(log: .*\) — retrying/);
+    const job = jobsOf(out).find((j) => j.id === 'train/noto-s2-seed0')!;
+    expect(job).toMatchObject({ state: 'done', attempts: 2 });
+    const recs = slurmRecords(out).filter((x) => x.name === 'cliplab:slurm-retry:train/noto-s2-seed0');
+    expect(recs.map((x) => x.state)).toEqual(['FAILED', 'COMPLETED']);
+    expect(readFileSync(join(out, 'logs', 'train__noto-s2-seed0.log'), 'utf8')).toContain('simulated failure on the first attempt');
+  });
+
+  it('Ctrl-C cancels the jobs it queued and leaves them to resume', async () => {
+    const out = tmp();
+    const { child, done } = startStudy(variant(out, 'slurm-wide', ['twemoji', 'noto', 'openmoji']), out, { FAKE_SLEEP_MS: '60000' });
+    // Two CPUs, one per job: two trainings run and the others wait in the queue.
+    await until('a training running and one queued', () => {
+      const live = liveJobs(out);
+      return live.some((j) => j.state === 'RUNNING') && live.some((j) => j.state === 'PENDING');
+    });
+    const submitted = jobsOf(out).filter((j) => j.state === 'running').map((j) => j.handle);
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/study interrupted/);
+    expect(liveJobs(out)).toEqual([]);
+    const cancelled = slurmRecords(out).filter((x) => x.state === 'CANCELLED').map((x) => `slurm:${x.id}`);
+    expect(cancelled.sort()).toEqual([...submitted].sort());
+    expect(cancelled.length).toBeGreaterThanOrEqual(3);
+    for (const j of jobsOf(out).filter((x) => x.kind === 'train')) expect(j.state, j.id).toBe('pending');
+  });
+});
