@@ -112,7 +112,9 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'cliplab-slurm-'));
 describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
   it('a runner killed with SIGKILL mid-study and rerun runs every job exactly once', async () => {
     const out = tmp();
-    const first = startStudy(smallSpec, out, { FAKE_SLEEP_MS: '1500' });
+    const calls = join(out, '..', `${out.split('/').pop()}.calls.jsonl`);
+    const env = { FAKE_SLEEP_MS: '1500', FAKE_CALLS: calls };
+    const first = startStudy(smallSpec, out, env);
     let killedWith: { done: number; live: number } = { done: 0, live: 0 };
     await until('two trainings done and one submitted', () => {
       const jobs = jobsOf(out);
@@ -124,17 +126,27 @@ describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
     first.child.kill('SIGKILL');
     await first.done;
     expect(liveJobs(out).length).toBeGreaterThanOrEqual(1); // Slurm keeps running what the dead runner submitted
-    const second = startStudy(smallSpec, out, { FAKE_SLEEP_MS: '1500' });
+    const second = startStudy(smallSpec, out, env);
     const r = await second.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/waiting on train\/\S+ \(slurm:\d+, started by an interrupted run\)/);
     const jobs = jobsOf(out);
     expect(jobs.length).toBe(13);
     expect(killedWith.done).toBeLessThan(13);
+    // The store: each job submitted once (a job the dead runner had claimed but not yet submitted was handed
+    // back and submitted by the rerun: claimed twice, run once).
+    const store = new StudyStore(join(out, STORE_FILE));
+    const submissions = store.events().filter((e) => e.detail?.startsWith('submitted as slurm:'));
+    store.close();
     for (const j of jobs) {
       expect(j.state, j.id).toBe('done');
-      expect(j.attempts, j.id).toBe(1);
+      expect(submissions.filter((e) => e.jobId === j.id).length, j.id).toBe(1);
     }
+    // The nodes: each job's command ran once (the fake cliplab logs every call).
+    const outs = readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]).filter((a) => a[0] !== 'report')
+      .map((a) => a[a.indexOf('--out') + 1]);
+    expect(outs.length).toBe(13);
+    expect(new Set(outs).size).toBe(13);
     // Slurm's records: one completed job per study job, under its name, and nothing else from this study.
     const recs = slurmRecords(out);
     expect(recs.map((x) => x.name).sort()).toEqual(jobs.map((j) => `cliplab:slurm-small:${j.id}`).sort());
