@@ -81,7 +81,7 @@ export interface ZeroShotEvalOutput {
   warnings: string[];
 }
 
-function cliplabVersion(): string {
+export function cliplabVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
@@ -134,7 +134,7 @@ const metricsRecord = (m: ClassificationMetrics) => ({
   acc5_correct: m.correct5,
 });
 
-interface Identity {
+export interface Identity {
   model: string;
   design: string;
   samplesSeen: number;
@@ -144,7 +144,7 @@ interface Identity {
   provenance: Record<string, unknown>;
 }
 
-function identity(o: ZeroShotEvalOptions, members: EnsembleMember[], warn: (m: string) => void): Identity {
+export function identity(o: Pick<ZeroShotEvalOptions, 'modelId' | 'design'>, members: EnsembleMember[], warn: (m: string) => void): Identity {
   const validInfo = (v: unknown, who: string): Result['design_info'] => {
     if (v === undefined) return undefined;
     const p = DesignInfoSchema.safeParse(v);

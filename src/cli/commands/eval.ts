@@ -9,6 +9,7 @@ import { InputError } from '../../util/errors.js';
 import { info, warn } from '../../util/log.js';
 import { progress, type Progress } from '../../util/progress.js';
 import { choiceFlag, intFlag } from '../args.js';
+import { runTask, TASKS, type Task, type TaskFlags } from './eval-tasks.js';
 
 /** `RUN:w,RUN:w,…` (a path may itself hold ':'; the weight is after the last one). */
 export function parseEnsemble(value: string): EnsembleEntry[] {
@@ -34,7 +35,8 @@ function readClassnames(file: string): string[] {
   return v as string[];
 }
 
-interface Flags {
+interface Flags extends TaskFlags {
+  task?: string;
   model?: string;
   modelConfig?: string;
   suite?: string;
@@ -98,6 +100,7 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('zero-shot evaluation (CLIP_benchmark protocol) on a suite or an ImageFolder; one result JSON per (model, dataset)')
+    .option('--task <task>', `${TASKS.join('|')} (default zeroshot-classification)`)
     .option('--model <path>', 'run directory or checkpoint (.safetensors)')
     .option('--model-config <config>', 'model config name or JSON when no config.json sits beside the checkpoint')
     .option('--suite <name>', `evaluation suite: ${SUITES.join('|')} (needs --data-root)`)
@@ -119,7 +122,17 @@ export function register(program: Command): void {
     .option('--no-cache', 'do not read or write cached zero-shot heads')
     .option('--mce-baseline <file>', 'ImageNet-C: baseline errors for mCE (a cliplab imagenet-c result or {errors: {corruption: [5 errors]}, clean_error})')
     .option('--json', 'print the results as JSON lines on stdout')
+    .option('--images <dir>', 'retrieval: the folder the captions file names images in')
+    .option('--captions <file>', 'retrieval: COCO captions JSON or Karpathy-split JSON')
+    .option('--split <name>', 'retrieval, Karpathy format: split to evaluate (default test)')
+    .option('--recall-k <list>', 'retrieval: k values (default 1,5,10)')
+    .option('--train <dir>', 'linear-probe: training ImageFolder')
+    .option('--test <dir>', 'linear-probe: test ImageFolder (same class folders)')
+    .option('--val-proportion <p>', 'linear-probe: share of train held out to pick the weight decay (default 0.2)')
+    .option('--seed <s>', 'linear-probe: seed of the init, shuffles and split (default 0)')
     .action(async (f: Flags) => {
+      const task = choiceFlag<Task>('--task', f.task, TASKS, 'zeroshot-classification');
+      if (task !== 'zeroshot-classification') return runTask(task, f);
       let ensemble: EnsembleEntry[] | undefined;
       if (f.ensemble !== undefined) {
         ensemble = parseEnsemble(f.ensemble);

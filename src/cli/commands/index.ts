@@ -16,6 +16,7 @@ import { register as dataset } from './dataset.js';
 import { register as study } from './study.js';
 import { register as demo } from './demo.js';
 import { register as evalCommand } from './eval.js';
+import { register as corrupt } from './corrupt.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -36,4 +37,5 @@ export const commands: RegisterCommand[] = [
   study,
   demo,
   evalCommand,
+  corrupt,
 ];
