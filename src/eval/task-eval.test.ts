@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stubModel, writeColorPng, type Rgb } from './fixtures/stub-model.js';
+import { stubModel, writeColorPng, type Rgb } from '../../test/support/stub-model.js';
 import { evaluateLinearProbe } from './linear-probe-eval.js';
 import { readResults } from './result.js';
 import { evaluateRetrieval } from './retrieval-eval.js';
