@@ -13,13 +13,16 @@ export interface TestServer {
   /** Request times (ms) per path. */
   times: Map<string, number[]>;
   totalRequests(): number;
+  /** While on, /hold/* requests wait; turning it off answers them (and later ones at once) as /good/. */
+  hold(on: boolean): void;
   close(): Promise<void>;
 }
 
 export interface TestServerOptions {
   /** Delay before answering /good/* (to make runs slow enough to interrupt). */
   goodDelayMs?: number;
-  /** Hold time of /slow/* before answering (should exceed the client timeout). */
+  /** Hold time of /slow/* before answering; default: never (it stalls until the server closes), so a client
+   * timeout is the only way out however loaded the machine is. */
   slowMs?: number;
 }
 
@@ -77,7 +80,7 @@ export function bombPng(): Buffer {
  * Routes by first path segment: good, 404, 429 (429 with Retry-After: 0 first, then OK), 429slow (Retry-After: 1
  * first), 429long (always Retry-After: 120), 503 (always), slow, loop (302 to itself), redirect (302 to /good/…),
  * html (text/html), liar (image/jpeg header, HTML body), truncated, large (declared Content-Length), largechunked
- * (no length), bomb, to (302 to the URL in ?u=).
+ * (no length), bomb, to (302 to the URL in ?u=), hold (waits while `hold(true)`).
  */
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const truncated = await truncatedJpeg();
@@ -93,6 +96,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     }, ms);
     timers.add(t);
   };
+  let holding = false;
+  const held: (() => void)[] = [];
   const good = async (name: string): Promise<Buffer> => {
     const n = Number(/(\d+)/.exec(name)?.[1] ?? 0);
     if (!goods.has(name)) goods.set(name, name.endsWith('.png') ? await goodPng(n) : await goodJpeg(n));
@@ -136,7 +141,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         res.writeHead(503);
         return res.end();
       case 'slow':
-        later(opts.slowMs ?? 5000, () => void sendGood(name).catch(fail));
+        if (opts.slowMs !== undefined) later(opts.slowMs, () => void sendGood(name).catch(fail));
+        return;
+      case 'hold':
+        if (holding) held.push(() => void sendGood(name).catch(fail));
+        else void sendGood(name).catch(fail);
         return;
       case 'loop':
         res.writeHead(302, { location: path });
@@ -191,6 +200,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     hits,
     times,
     totalRequests: () => [...hits.values()].reduce((a, b) => a + b, 0),
+    hold: (on) => {
+      holding = on;
+      if (!on) held.splice(0).forEach((f) => f());
+    },
     close: async () => {
       for (const t of timers) clearTimeout(t);
       server.closeAllConnections();

@@ -77,6 +77,37 @@ describe('cliplab ingest', () => {
     expect(Object.keys(await shardHashes(cut))).toHaveLength(5);
   });
 
+  it('cluster-style --chunk jobs: one killed with SIGKILL and rerun; the last to finish writes the stats; --processes', async () => {
+    const meta = join(dir, 'jobs.tsv');
+    // Row 10 (shard 5, the killed job's last) is held until after the kill, so that job cannot finish first.
+    const urls = Array.from({ length: 12 }, (_, i) => (i % 5 === 4 ? `${server.base}/404/j${i}.jpg` : `${server.base}/${i === 10 ? 'hold' : 'good'}/${500 + i}.jpg`));
+    await writeFile(meta, urls.map((u, i) => `${u}\tjob pair ${i}`).join('\n') + '\n');
+    const flags = ['--source', 'cc12m', '--metadata', meta, '--shard-size', '2', '--concurrency', '1', '--image-size', '32', '--timeout-ms', '5000', '--retries', '0', '--allow-private-hosts'];
+    const full = join(dir, 'jobs-full');
+    await ingest({ source: 'cc12m', metadata: meta, out: full, shardSize: 2, concurrency: 1, imageSize: 32, timeoutMs: 5000, retries: 0, allowPrivateHosts: true, progress: false });
+
+    const out = join(dir, 'jobs');
+    server.hold(true);
+    const killed = await cliplab(['ingest', ...flags, '--out', out, '--chunk', '1/2'], () => existsSync(join(out, '000001_stats.json')));
+    server.hold(false);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(join(out, '000005_stats.json'))).toBe(false);
+    const other = await cliplab(['ingest', ...flags, '--out', out, '--chunk', '0/2']);
+    expect(other.status, other.stderr).toBe(0);
+    expect(other.stdout).toMatch(/chunk 0\/2: 3 shards done .*still missing/);
+    expect(existsSync(join(out, 'cliplab', 'stats.json'))).toBe(false);
+    const rerun = await cliplab(['ingest', ...flags, '--out', out, '--chunk', '1/2', '--json']);
+    expect(rerun.status, rerun.stderr).toBe(0);
+    expect(JSON.parse(rerun.stdout)).toMatchObject({ count: 12, successes: 10, failed_to_download: 2, shards: 6 });
+    expect(await shardHashes(out)).toEqual(await shardHashes(full));
+
+    const procs = join(dir, 'jobs-procs');
+    const p = await cliplab(['ingest', ...flags, '--out', procs, '--processes', '2', '--json']);
+    expect(p.status, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({ count: 12, successes: 10, shards: 6 });
+    expect(await shardHashes(procs)).toEqual(await shardHashes(full));
+  });
+
   it('stops on a bad row with --on-bad-row fail, naming the file and line; skips it by default', async () => {
     const meta = join(dir, 'bad.tsv');
     await writeFile(meta, `${server.base}/good/1.jpg\tok\nno-tab-here,comma\n`);
@@ -119,6 +150,7 @@ describe('cliplab ingest', () => {
       [['--source', 'cc12m', '--metadata', meta, '--out', out, '--concurrency', 'lots'], /--concurrency: must be an integer/],
       [['--source', 'cc12m', '--metadata', meta, '--out', out, '--on-bad-row', 'maybe'], /--on-bad-row: must be skip or fail/],
       [['--source', 'cc12m', '--out', out], /--metadata/],
+      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--chunk', '2/2'], /--chunk: must be i\/n/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cliplab(['ingest', ...args])));
     runs.forEach((r, i) => {
@@ -128,7 +160,7 @@ describe('cliplab ingest', () => {
     });
     const help = await cliplab(['ingest', '--help']);
     expect(help.status).toBe(0);
-    for (const f of ['--source', '--metadata', '--out', '--url-col', '--caption-col', '--min-similarity', '--max-punsafe', '--concurrency', '--timeout-ms', '--retries', '--image-size', '--shard-size', '--allow-private-hosts', '--on-bad-row', '--json']) {
+    for (const f of ['--source', '--metadata', '--out', '--url-col', '--caption-col', '--min-similarity', '--max-punsafe', '--concurrency', '--timeout-ms', '--retries', '--image-size', '--shard-size', '--allow-private-hosts', '--on-bad-row', '--processes', '--chunk', '--json']) {
       expect(help.stdout).toContain(f);
     }
   });

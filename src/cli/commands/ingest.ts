@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../util/errors.js';
 import { info } from '../../util/log.js';
-import { allRefusedHint, ingest, INGEST_DEFAULTS, OVERALL_STATS, SOURCES, type SourceName } from '../../data/ingest/index.js';
+import { allRefusedHint, ingest, ingestProcesses, INGEST_DEFAULTS, OVERALL_STATS, parseChunkShare, SOURCES, type IngestOptions, type SourceName } from '../../data/ingest/index.js';
 import { numFlag } from '../args.js';
 
 function int(flag: string, min: number) {
@@ -28,6 +28,8 @@ interface IngestFlags {
   shardSize: number;
   allowPrivateHosts?: boolean;
   onBadRow: string;
+  processes?: number;
+  chunk?: string;
   json?: boolean;
 }
 
@@ -50,6 +52,8 @@ export function register(program: Command): void {
     .option('--shard-size <n>', 'metadata rows per input chunk = per output shard', int('--shard-size', 1), d.shardSize)
     .option('--allow-private-hosts', 'allow loopback/private/link-local addresses (tests, intranets)')
     .option('--on-bad-row <policy>', 'skip|fail on a malformed metadata row', 'skip')
+    .option('--processes <n>', 'worker processes on this machine, each taking every n-th chunk', int('--processes', 1))
+    .option('--chunk <i/n>', 'take only chunks c with c mod n = i (one job of a cluster array); the last job to finish writes the overall stats')
     .option('--json', 'print the overall stats as JSON on stdout')
     .action(async (flags: IngestFlags) => {
       if (!(SOURCES as readonly string[]).includes(flags.source)) {
@@ -58,7 +62,7 @@ export function register(program: Command): void {
       if (flags.onBadRow !== 'skip' && flags.onBadRow !== 'fail') {
         throw new InputError('--on-bad-row', `must be skip or fail, got "${flags.onBadRow}"`);
       }
-      const stats = await ingest({
+      const opts: IngestOptions = {
         source: flags.source as SourceName,
         metadata: flags.metadata,
         out: flags.out,
@@ -73,7 +77,13 @@ export function register(program: Command): void {
         shardSize: flags.shardSize,
         allowPrivateHosts: flags.allowPrivateHosts ?? false,
         onBadRow: flags.onBadRow,
-      });
+        chunk: flags.chunk === undefined ? undefined : parseChunkShare(flags.chunk),
+      };
+      const stats = flags.processes !== undefined && flags.processes > 1 ? await ingestProcesses(opts, flags.processes) : await ingest(opts);
+      if (stats.pending_shards) {
+        process.stdout.write(`chunk ${flags.chunk}: ${stats.shards} shards done in ${flags.out}; ${stats.pending_shards} shards of other chunks still missing (the job that finishes last writes ${OVERALL_STATS})\n`);
+        return;
+      }
       if (flags.json) process.stdout.write(JSON.stringify(stats, null, 2) + '\n');
       else
         process.stdout.write(

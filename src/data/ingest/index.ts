@@ -7,3 +7,5 @@ export { checkUrl, isBlockedAddress, guardedLookup, RefusedError } from './addre
 export { acceptableContentType, sniffImageFormat, resizeToJpeg } from './image-check.js';
 export { allRefusedHint, type ShardStats, type OverallStats } from './stats.js';
 export { SOURCES, type SourceName, type BadRowPolicy, type RowEvent, type MetadataRow, type AdapterOptions } from './types.js';
+export { ingestProcesses } from './processes.js';
+export { parseChunkShare, type ChunkShare } from './options.js';

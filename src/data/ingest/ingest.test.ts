@@ -14,7 +14,7 @@ let server: TestServer;
 let dir: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ slowMs: 3000 });
+  server = await startTestServer();
   dir = await mkdtemp(join(tmpdir(), 'cliplab-ingest-'));
 });
 afterAll(async () => {
@@ -29,7 +29,9 @@ async function cc12m(name: string, urls: string[]): Promise<string> {
   return path;
 }
 
-const FAST = { timeoutMs: 400, retries: 1, backoffBaseMs: 10, maxRetryAfterMs: 2000, imageSize: 64, allowPrivateHosts: true, progress: false } as const;
+// /slow/ never answers and everything else answers at once, so a generous timeout tells them apart however
+// loaded the machine is (a short one would turn a good download into a timeout).
+const FAST = { timeoutMs: 4000, retries: 1, backoffBaseMs: 10, maxRetryAfterMs: 2000, imageSize: 64, allowPrivateHosts: true, progress: false } as const;
 
 describe('ingest against a local server with every failure mode', () => {
   it('ends with exact counts per outcome and lands every good image exactly once', async () => {
@@ -129,6 +131,23 @@ describe('ingest against a local server with every failure mode', () => {
     const png = samples.find((s) => s.key === '000000006')!.json!;
     expect(png).toMatchObject({ width: 48, height: 64, original_format: 'png' });
     expect(samples.find((s) => s.key === '000000008')!.json!.final_url).toBe(`${b}/good/8.jpg`);
+  });
+});
+
+describe('many downloads in flight', () => {
+  it('runs without a MaxListenersExceededWarning at --concurrency 32', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const meta = await cc12m('wide.tsv', Array.from({ length: 48 }, (_, i) => `${server.base}/good/${400 + i}.jpg`));
+      const s = await ingest({ ...FAST, source: 'cc12m', metadata: meta, out: join(dir, 'wide'), shardSize: 48, concurrency: 32 });
+      expect(s.successes).toBe(48);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 });
 

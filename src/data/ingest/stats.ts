@@ -114,6 +114,8 @@ export interface OverallStats {
   /** This run only: wall time and downloaded rows per second. */
   duration_s: number;
   images_per_s: number;
+  /** Only in what a process taking a share of the chunks returns: shards of the input still missing. */
+  pending_shards?: number;
 }
 
 /** Sums shard stats (in shard order) into the overall stats. */
