@@ -1,8 +1,9 @@
-// Tests for resolved training settings: OpenCLIP's family defaults, and where the loader decodes by default.
+// Tests for training settings: OpenCLIP's family defaults, where the loader decodes by default, and the option
+// table's stored keys, resume merge and errors.
 import { describe, it, expect } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { loadModelConfig } from '../models/config.js';
-import { resolveParams } from './options.js';
+import { RESULT_KEYS, TRAIN_OPTIONS, checkResumeParams, mergeResumeOptions, resolveParams, validateOptions } from './options.js';
 
 describe('resolved training settings', () => {
   const base = { out: '/tmp/x', data: ['/tmp/d'] };
@@ -18,5 +19,33 @@ describe('resolved training settings', () => {
     expect(resolveParams(base, cfg, 'm', [10]).workers).toBe(0);
     expect(resolveParams({ ...base, device: 'cuda' }, cfg, 'm', [10]).workers).toBe(Math.max(1, availableParallelism() - 2));
     expect(resolveParams({ ...base, device: 'cuda', workers: 3 }, cfg, 'm', [10]).workers).toBe(3);
+  });
+});
+
+describe('the train option table', () => {
+  const cfg = loadModelConfig('ViT-Tiny-8-64');
+  const params = resolveParams({ out: '/tmp/x', data: ['/tmp/d'] }, cfg, 'ViT-Tiny-8-64', [100]);
+
+  it('stores every option that has a stored key, and resume reads each one back', () => {
+    const stored = Object.values(TRAIN_OPTIONS).flatMap((d) => (d.param ? [d.param as string] : []));
+    for (const k of stored) expect(params, k).toHaveProperty(k);
+    const merged = mergeResumeOptions({ out: '/tmp/x' }, { ...params, grad_clip: 2, threads: 3, seed: 7, crop_scale: [0.5, 1] });
+    expect(merged).toMatchObject({ gradClip: 2, threads: 3, seed: 7, cropScale: [0.5, 1], batchSize: 128, data: params.data });
+    // A value given now wins over the saved one (the result check then compares them).
+    expect(mergeResumeOptions({ out: '/tmp/x', seed: 1 }, params).seed).toBe(1);
+  });
+
+  it('names the flag and the expectation for a bad library value', () => {
+    expect(() => validateOptions({ out: '/tmp/x', batchSize: 0 })).toThrow(/--batch-size: expected a positive integer, got 0/);
+    expect(() => validateOptions({ out: '/tmp/x', cropScale: [0.8, 0.5] })).toThrow(/--crop-scale: expected lo,hi with 0 < lo <= hi <= 1/);
+    expect(() => validateOptions({ out: '/tmp/x', device: 'tpu' as 'cpu' })).toThrow(/--device: expected one of cpu\|cuda/);
+    expect(() => validateOptions({ out: '/tmp/x', data: ['a'], proportions: [1, 2] })).toThrow(/--proportions: 2 proportion\(s\) for 1 data source/);
+  });
+
+  it('a resume that changes a result-defining setting is refused, naming it', () => {
+    expect(RESULT_KEYS).toContain('lr');
+    expect(RESULT_KEYS).not.toContain('threads');
+    expect(() => checkResumeParams({ ...params, lr: 1 }, params, 'RUN/params.json')).toThrow(/lr was 0.0005 in this run, now 1/);
+    expect(() => checkResumeParams({ ...params, threads: 1 }, params, 'RUN/params.json')).not.toThrow();
   });
 });

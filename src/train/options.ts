@@ -1,69 +1,89 @@
-// Training options: what `trainClip` accepts, OpenCLIP's defaults by model family, validation, and the
-// resolved settings written to RUN/params.json (and checked again on --resume).
+// Training options: the one table of `cliplab train`'s options (flags, library options and RUN/params.json
+// derive from it), OpenCLIP's defaults by model family, and the resolved settings checked again on --resume.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { z } from 'zod';
 import { InputError } from '../util/errors.js';
-import type { Device } from '../runtime/index.js';
+import {
+  type OptionsOf, type ParamsOf, type ValueKind, choice, flag, int, list, num, option, resultParams, text, validateAgainst,
+} from '../util/options.js';
 import type { ClipConfig } from '../models/config.js';
 import { isResNetVision } from '../models/config.js';
 
-export interface TrainOptions {
-  /** Shard directories (or .tar / brace patterns / `::` lists), one per source. */
-  data?: string[];
-  /** Relative proportion of each source (mixed per sample); default equal. */
-  proportions?: number[];
-  /** Model config name (`ViT-Tiny-8-64`) or JSON file; default the config beside `init`. */
-  model?: string;
-  /** Run directory. */
+const unit = (n: number): boolean => n >= 0 && n < 1;
+
+/** A RandomResizedCrop area range `lo,hi` with 0 < lo <= hi <= 1. */
+const cropRange: ValueKind<[number, number]> = {
+  schema: z.tuple([z.number(), z.number()]).refine(([a, b]) => a > 0 && b <= 1 && a <= b),
+  want: 'lo,hi with 0 < lo <= hi <= 1',
+  fromText: (t) => {
+    const v = t.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+    return v.length === 2 && v.every(Number.isFinite) ? [v[0]!, v[1]!] : undefined;
+  },
+};
+
+/**
+ * Every option of `cliplab train` / `trainClip`, once: kind, flag and help, stored key in RUN/params.json
+ * and whether a resumed run must keep it (`result`). Defaults are filled in by `resolveParams`.
+ */
+export const TRAIN_OPTIONS = {
+  data: option(list(text, { want: 'comma-separated shard directories' }), {
+    flag: '--data <dirs>', help: 'shard directories, comma-separated (one source each); required unless --resume', param: 'data', result: true,
+  }),
+  proportions: option(list(num('a positive number', (n) => n > 0), { want: 'comma-separated positive numbers' }), {
+    flag: '--proportions <a,b,…>', help: 'mixing proportions of the --data sources', defaultText: 'equal', param: 'proportions', result: true,
+  }),
+  model: option(text, { flag: '--model <name|json>', help: 'model config name or OpenCLIP JSON file', defaultText: 'the config beside --init', param: 'model' }),
+  out: option(text, { flag: '--out <run>', help: 'run directory', required: true }),
+  samples: option(int(1), {
+    flag: '--samples <n>', help: "samples per epoch, OpenCLIP's --train-num-samples", defaultText: "the dataset's size", param: 'samples_per_epoch', result: true,
+  }),
+  epochs: option(int(1), { flag: '--epochs <n>', help: 'epochs; steps = epochs × ceil(samples / batch size)', defaultText: '1', param: 'epochs', result: true }),
+  batchSize: option(int(1), { flag: '--batch-size <b>', help: 'batch size', defaultText: '128', param: 'batch_size', result: true }),
+  lr: option(num('a learning rate >= 0', (n) => n >= 0), { flag: '--lr <x>', help: 'peak learning rate', defaultText: '5e-4', param: 'lr', result: true }),
+  warmup: option(int(0), {
+    flag: '--warmup <n>', help: 'linear warmup steps before the cosine decay', defaultText: '10% of the steps, at most 10,000', param: 'warmup', result: true,
+  }),
+  weightDecay: option(num('a number >= 0', (n) => n >= 0), { flag: '--wd <x>', help: 'AdamW weight decay on ≥2-D weights', defaultText: '0.2', param: 'weight_decay', result: true }),
+  beta1: option(num('a number in [0, 1)', unit), { flag: '--beta1 <x>', help: 'AdamW beta1', defaultText: '0.9', param: 'beta1', result: true }),
+  beta2: option(num('a number in [0, 1)', unit), { flag: '--beta2 <x>', help: 'AdamW beta2', defaultText: '0.98 ViT, 0.999 ResNet', param: 'beta2', result: true }),
+  eps: option(num('a positive number', (n) => n > 0), { flag: '--eps <x>', help: 'AdamW epsilon', defaultText: '1e-6 ViT, 1e-8 ResNet', param: 'eps', result: true }),
+  gradClip: option(num('a positive number', (n) => n > 0), {
+    flag: '--grad-clip <x>', help: 'clip the global gradient norm', defaultText: 'off', param: 'grad_clip', result: true, nullable: true,
+  }),
+  lockImage: option(flag, { flag: '--lock-image', help: 'freeze the image tower (fine-tuning)', param: 'lock_image', result: true }),
+  lockText: option(flag, { flag: '--lock-text', help: 'freeze the text tower (fine-tuning)', param: 'lock_text', result: true }),
+  cropScale: option(cropRange, { flag: '--crop-scale <lo,hi>', help: 'RandomResizedCrop area range', defaultText: '0.9,1', param: 'crop_scale', result: true }),
+  init: option(text, {
+    flag: '--init <ckpt>', help: 'start from this checkpoint (safetensors, OpenCLIP names; or a run directory)', param: 'init', result: true, nullable: true,
+  }),
+  resume: option(flag, { flag: '--resume', help: 'continue from RUN/checkpoints/latest.safetensors (settings from RUN/params.json)' }),
+  seed: option(int(0), { flag: '--seed <s>', help: 'random seed', defaultText: '0', param: 'seed', result: true }),
+  threads: option(int(1), { flag: '--threads <t>', help: 'ORT intra-op threads', defaultText: 'all cores', param: 'threads', nullable: true }),
+  workers: option(int(0), {
+    flag: '--workers <w>',
+    help: 'extra decode threads for the data loader; 0 = decode on the loader thread itself (raise it when the step waits for data)',
+    defaultText: '0 on cpu, cores − 2 with cuda',
+    param: 'workers',
+  }),
+  device: option(choice(['cpu', 'cuda'] as const), { flag: '--device <d>', help: 'cpu|cuda', defaultText: 'cpu', param: 'device' }),
+  spinning: option(flag, { flag: '--spin', help: "let ORT's threads busy-wait between ops", defaultText: "off: they would take the loader's cores", param: 'spinning' }),
+  checkpointEvery: option(int(0), {
+    flag: '--checkpoint-every <n>', help: 'also write checkpoints/latest every n steps; 0 = per epoch only', defaultText: '200', param: 'checkpoint_every',
+  }),
+  stopAfterStep: option(int(1), { flag: '--stop-after <n>', help: 'stop after step n with a resumable checkpoint (budgeted runs)' }),
+} as const;
+
+/** What `trainClip` accepts: the table's options (all optional but `out`) and the caller's hooks. */
+export type TrainOptions = OptionsOf<typeof TRAIN_OPTIONS> & {
   out: string;
-  /** Samples per epoch (OpenCLIP's --train-num-samples); default the dataset's size. */
-  samples?: number;
-  /** Epochs; default 1. Total steps = epochs × ceil(samples / batchSize). */
-  epochs?: number;
-  /** Default 128. */
-  batchSize?: number;
-  /** Peak learning rate; default 5e-4. */
-  lr?: number;
-  /** Linear warmup steps; default 10% of the total steps (OpenCLIP: 10,000, sized for LAION runs). */
-  warmup?: number;
-  /** Default 0.2, on ≥2-D weights only (OpenCLIP's rule). */
-  weightDecay?: number;
-  beta1?: number;
-  /** Default 0.98 for ViT, 0.999 for ResNet. */
-  beta2?: number;
-  /** Default 1e-6 for ViT, 1e-8 for ResNet. */
-  eps?: number;
-  /** Clip the global gradient norm to this value; default none. */
-  gradClip?: number;
-  /** Freeze the image tower (`visual.*`) / the text tower. */
-  lockImage?: boolean;
-  lockText?: boolean;
-  /** RandomResizedCrop area range; default [0.9, 1] (OpenCLIP). */
-  cropScale?: [number, number];
-  /** Fine-tune from this checkpoint (file, or run directory) instead of OpenCLIP's initialization. */
-  init?: string;
-  /** Continue from RUN/checkpoints/latest.safetensors (starts fresh when there is none). */
-  resume?: boolean;
-  /** Seeds the initialization, the data order and the augmentation; default 0. */
-  seed?: number;
-  /** ORT intra-op threads; default ORT's choice (all cores). */
-  threads?: number;
-  /** Extra decode threads under the loader thread; default 0 on the CPU (the least CPU), cores − 2 with CUDA. */
-  workers?: number;
-  device?: Device;
-  /** Let ORT's intra-op threads busy-wait between ops; default false (they would take cores from the loader). */
-  spinning?: boolean;
-  /** Also write checkpoints/latest every N steps; 0 = only at the end of each epoch. Default 200. */
-  checkpointEvery?: number;
-  /** Stop after this step as if interrupted (latest checkpoint written; resumable). For tests and budgets. */
-  stopAfterStep?: number;
   /** Called after every step (progress bars). */
   onStep?: (s: StepLog) => void;
   /** Called once the plan is known, before the first step. */
   onStart?: (p: ResolvedParams, startStep: number) => void;
   /** Aborting stops after the current step with a latest checkpoint (resumable). */
   signal?: AbortSignal;
-}
+};
 
 /** One line of RUN/log.jsonl. */
 export interface StepLog {
@@ -78,86 +98,30 @@ export interface StepLog {
   data_wait_ms: number;
 }
 
-/** Every resolved setting (RUN/params.json). */
-export interface ResolvedParams {
+/** Every resolved setting (RUN/params.json): the stored options with their defaults, and the plan. */
+export type ResolvedParams = ParamsOf<typeof TRAIN_OPTIONS> & {
   version: 1;
-  data: string[];
-  proportions: number[];
-  model: string;
-  samples_per_epoch: number;
-  epochs: number;
-  batch_size: number;
   steps_per_epoch: number;
   total_steps: number;
-  lr: number;
-  warmup: number;
   schedule: 'cosine';
-  weight_decay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  grad_clip: number | null;
-  lock_image: boolean;
-  lock_text: boolean;
-  crop_scale: [number, number];
-  init: string | null;
-  seed: number;
-  threads: number | null;
-  workers: number;
-  device: Device;
-  spinning: boolean;
-  checkpoint_every: number;
   dataset_size: number;
   source_sizes: number[];
-}
+};
 
 /** Settings that define the result: a resumed run must keep them. */
-export const RESULT_KEYS = [
-  'data', 'proportions', 'samples_per_epoch', 'epochs', 'batch_size', 'lr', 'warmup', 'weight_decay', 'beta1', 'beta2', 'eps',
-  'grad_clip', 'lock_image', 'lock_text', 'crop_scale', 'init', 'seed',
-] as const satisfies readonly (keyof ResolvedParams)[];
+export const RESULT_KEYS = resultParams(TRAIN_OPTIONS) as (keyof ResolvedParams)[];
 
 export function familyDefaults(cfg: ClipConfig): { beta2: number; eps: number } {
   return isResNetVision(cfg.vision_cfg) ? { beta2: 0.999, eps: 1e-8 } : { beta2: 0.98, eps: 1e-6 };
 }
 
-function check(where: string, ok: boolean, want: string, got: unknown): void {
-  if (!ok) throw new InputError(where, `expected ${want}, got ${JSON.stringify(got)}`);
-}
-
-const posInt = (v: number | undefined): boolean => v === undefined || (Number.isSafeInteger(v) && v >= 1);
-
-/** Checks the numbers a caller gave (the CLI parses flags first; library callers get the same errors). */
+/** Checks the values a caller gave (the CLI reads flags through the same table; library callers get the same errors). */
 export function validateOptions(o: TrainOptions): void {
   if (!o.out) throw new InputError('--out', 'a run directory is required');
-  check('--batch-size', posInt(o.batchSize), 'a positive integer', o.batchSize);
-  check('--samples', posInt(o.samples), 'a positive integer', o.samples);
-  check('--epochs', posInt(o.epochs), 'a positive integer', o.epochs);
-  check('--warmup', o.warmup === undefined || (Number.isSafeInteger(o.warmup) && o.warmup >= 0), 'an integer >= 0', o.warmup);
-  check('--lr', o.lr === undefined || (Number.isFinite(o.lr) && o.lr >= 0), 'a learning rate >= 0', o.lr);
-  check('--wd', o.weightDecay === undefined || (Number.isFinite(o.weightDecay) && o.weightDecay >= 0), 'a number >= 0', o.weightDecay);
-  for (const [k, v] of [['--beta1', o.beta1], ['--beta2', o.beta2]] as const) check(k, v === undefined || (v >= 0 && v < 1), 'a number in [0, 1)', v);
-  check('--eps', o.eps === undefined || (Number.isFinite(o.eps) && o.eps > 0), 'a positive number', o.eps);
-  check('--grad-clip', o.gradClip === undefined || (Number.isFinite(o.gradClip) && o.gradClip > 0), 'a positive number', o.gradClip);
-  check('--seed', o.seed === undefined || (Number.isSafeInteger(o.seed) && o.seed >= 0), 'an integer >= 0', o.seed);
-  check('--threads', posInt(o.threads), 'a positive integer', o.threads);
-  check('--workers', o.workers === undefined || (Number.isSafeInteger(o.workers) && o.workers >= 0), 'an integer >= 0', o.workers);
-  check('--checkpoint-every', o.checkpointEvery === undefined || (Number.isSafeInteger(o.checkpointEvery) && o.checkpointEvery >= 0), 'an integer >= 0', o.checkpointEvery);
-  if (o.device !== undefined && o.device !== 'cpu' && o.device !== 'cuda') throw new InputError('--device', `expected cpu|cuda, got '${String(o.device)}'`);
-  if (o.cropScale) {
-    const [a, b] = o.cropScale;
-    check('--crop-scale', a > 0 && b <= 1 && a <= b, 'lo,hi with 0 < lo <= hi <= 1', o.cropScale);
-  }
-  if (o.data) {
-    if (o.data.length === 0) throw new InputError('--data', 'at least one shard directory is needed');
-    if (o.proportions) {
-      if (o.proportions.length !== o.data.length)
-        throw new InputError('--proportions', `${o.proportions.length} proportion(s) for ${o.data.length} data source(s)`);
-      for (const p of o.proportions) check('--proportions', Number.isFinite(p) && p > 0, 'positive numbers', o.proportions);
-    }
-  } else if (o.proportions) {
-    throw new InputError('--proportions', 'given without --data');
-  }
+  validateAgainst(TRAIN_OPTIONS, o);
+  if (o.proportions && !o.data) throw new InputError('--proportions', 'given without --data');
+  if (o.proportions && o.data && o.proportions.length !== o.data.length)
+    throw new InputError('--proportions', `${o.proportions.length} proportion(s) for ${o.data.length} data source(s)`);
   if (o.lockImage && o.lockText) throw new InputError('--lock-image/--lock-text', 'locking both towers leaves only logit_scale to train');
 }
 
@@ -208,33 +172,13 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
 
 /** Options for a resumed run: unset ones come from the saved params; set ones must agree with them. */
 export function mergeResumeOptions(o: TrainOptions, saved: ResolvedParams): TrainOptions {
-  const merged: TrainOptions = {
-    ...o,
-    data: o.data ?? saved.data,
-    proportions: o.proportions ?? (o.data ? undefined : saved.proportions),
-    model: o.model ?? saved.model,
-    samples: o.samples ?? saved.samples_per_epoch,
-    epochs: o.epochs ?? saved.epochs,
-    batchSize: o.batchSize ?? saved.batch_size,
-    lr: o.lr ?? saved.lr,
-    warmup: o.warmup ?? saved.warmup,
-    weightDecay: o.weightDecay ?? saved.weight_decay,
-    beta1: o.beta1 ?? saved.beta1,
-    beta2: o.beta2 ?? saved.beta2,
-    eps: o.eps ?? saved.eps,
-    gradClip: o.gradClip ?? saved.grad_clip ?? undefined,
-    lockImage: o.lockImage ?? saved.lock_image,
-    lockText: o.lockText ?? saved.lock_text,
-    cropScale: o.cropScale ?? saved.crop_scale,
-    init: o.init ?? saved.init ?? undefined,
-    seed: o.seed ?? saved.seed,
-    threads: o.threads ?? saved.threads ?? undefined,
-    workers: o.workers ?? saved.workers,
-    device: o.device ?? saved.device,
-    spinning: o.spinning ?? saved.spinning,
-    checkpointEvery: o.checkpointEvery ?? saved.checkpoint_every,
-  };
-  return merged;
+  const merged: Record<string, unknown> = { ...o };
+  for (const [key, def] of Object.entries(TRAIN_OPTIONS)) {
+    if (!def.param || merged[key] !== undefined) continue;
+    const v = (saved as Record<string, unknown>)[def.param];
+    if (v !== null && v !== undefined) merged[key] = v;
+  }
+  return merged as TrainOptions;
 }
 
 /** Throws naming the first result-defining setting that differs between the saved and the new params. */

@@ -66,7 +66,7 @@ describe('cliplab train', () => {
       [['--data', join(root, 'nope')], /nope: data directory not found/],
       [['--model', 'ViT-Nope'], /ViT-Nope: unknown model config/],
       [['--batch-size', '100'], /--batch-size: 100 is larger than the dataset \(48 samples/],
-      [['--batch-size', 'x'], /--batch-size: expected an integer/],
+      [['--batch-size', 'x'], /--batch-size: expected a positive integer, got 'x'/],
     ];
     if (!(await cudaAvailable())) cases.push([['--device', 'cuda'], /--device cuda: onnxruntime-node has no CUDA provider/]);
     for (const [i, [extra, msg]] of cases.entries()) {
