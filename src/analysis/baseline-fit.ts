@@ -59,7 +59,7 @@ export function fitBaseline(study: Study, spec: BaselineSpec, hint: string[], t:
     designs = hint.filter((d) => study.designs.includes(d));
   } else {
     source = 'pooled';
-    designs = study.designs;
+    designs = study.designs.filter((d) => study.designInfo.get(d)?.kind !== 'reference');
   }
   const ms = study.models.filter((m) => designs.includes(m.design));
   for (const dataset of datasets) fit(dataset, pointsOf(ms, dataset, t));

@@ -36,6 +36,8 @@ export function fitDesignLines(study: Study, t: Transform, seed: number, resampl
   const lines: LineTable = new Map();
   const records: LineRecord[] = [];
   for (const design of study.designs) {
+    // Reference models (evaluated, not trained by the study) are points on the axes, not lines.
+    if (study.designInfo.get(design)?.kind === 'reference') continue;
     const ms = study.models.filter((m) => m.design === design);
     for (const dataset of [...study.shifts, AVERAGE]) {
       const pts = pointsOf(ms, dataset, t);

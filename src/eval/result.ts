@@ -11,8 +11,9 @@ const fraction = z.number().min(0).max(1);
 export const DesignInfoSchema = z.looseObject({
   /** source: one web source; mixture: several sources trained on together (input mixing);
    *  filtered: a source after filtering; ensemble: logits of per-source models mixed (output mixing);
-   *  baseline: reference-trained models that define the baseline line. */
-  kind: z.enum(['source', 'mixture', 'filtered', 'ensemble', 'baseline']),
+   *  baseline: reference-trained models that define the baseline line;
+   *  reference: a model evaluated as it is (e.g. CLIP on its original data): a point on the plots, no line. */
+  kind: z.enum(['source', 'mixture', 'filtered', 'ensemble', 'baseline', 'reference']),
   /** Source name → proportion (mixture), weight (ensemble) or 1 (source, filtered). Normalized by readers. */
   sources: z.record(z.string(), z.number().nonnegative()),
   /** Training set size in image-text pairs (the x of size scaling). */

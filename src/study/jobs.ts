@@ -148,7 +148,11 @@ function modelArg(ctx: JobContext): string {
 
 function trainArgs(ctx: JobContext, model: ModelPlan, tmp: string): string[] {
   const t = ctx.plan.loaded.spec.train ?? {};
-  const a = ['train', '--data', ctx.layout.data(model.design, model.size.name), '--model', modelArg(ctx), '--out', tmp, '--seed', String(model.seed)];
+  const a = ['train', '--data', ctx.layout.data(model.design, model.size.name), ...(ctx.plan.loaded.spec.model !== undefined ? ['--model', modelArg(ctx)] : []), '--out', tmp, '--seed', String(model.seed)];
+  // Fine-tuning every design from one checkpoint (optionally with a tower frozen).
+  if (t.init !== undefined) a.push('--init', resolveSpecPath(ctx.plan.loaded, t.init));
+  if (t.lock_image) a.push('--lock-image');
+  if (t.lock_text) a.push('--lock-text');
   if (model.size.samples !== undefined) a.push('--samples', String(model.size.samples));
   else a.push('--epochs', String(model.size.epochs));
   if (t.batch_size !== undefined) a.push('--batch-size', String(t.batch_size));
@@ -169,7 +173,7 @@ function evalArgs(ctx: JobContext, model: ModelPlan, tmp: string): string[] {
   if (d.kind === 'ensemble') {
     const members = Object.entries(d.members!).map(([m, w]) => `${ctx.layout.run(modelId(m, model.size.name, model.seed))}:${w}`);
     a.push('--ensemble', members.join(','));
-  } else a.push('--model', ctx.layout.run(model.id));
+  } else a.push('--model', model.path ?? ctx.layout.run(model.id));
   a.push('--suite', e.suite ?? 'testbed', '--data-root', ctx.plan.dataRoot, '--out', tmp + '/', '--design', model.design, '--model-id', model.id);
   if (e.full !== false) a.push('--full');
   if (e.templates !== undefined) a.push('--templates', e.templates);

@@ -9,7 +9,7 @@ import { InputError } from '../util/errors.js';
 import type { JobDefinition } from './store.js';
 import { type DesignSpec, type LoadedSpec, type SizeSpec, looksLikePath, resolveSpecPath } from './spec.js';
 
-export type DesignKind = 'source' | 'mixture' | 'filtered' | 'ensemble';
+export type DesignKind = 'source' | 'mixture' | 'filtered' | 'ensemble' | 'reference';
 
 export interface FilterPlan {
   source: string;
@@ -36,6 +36,8 @@ export interface ModelPlan {
   design: string;
   size: SizeSpec;
   seed: number;
+  /** A reference model: the checkpoint evaluated as it is (no data or train job). */
+  path?: string;
 }
 
 export interface StudyPlan {
@@ -227,8 +229,28 @@ export function planStudy(loaded: LoadedSpec, outDir: string): StudyPlan {
     if (all) baseline = [all.name];
   }
 
+  if (spec.model === undefined && spec.train?.init === undefined) throw new InputError(at('model'), 'give model (a config) or train.init (a checkpoint to fine-tune)');
+  if (spec.train?.init !== undefined && !existsSync(resolveSpecPath(loaded, spec.train.init))) throw new InputError(at('train.init'), `${resolveSpecPath(loaded, spec.train.init)} does not exist`);
   const models: ModelPlan[] = designs.flatMap((d) => d.sizes.flatMap((size) => d.seeds.map((seed) => ({ id: modelId(d.name, size.name, seed), design: d.name, size, seed }))));
-  return { loaded, sources, dataRoot, buildsTestbed, designs, models, jobs: jobGraph(loaded, designs, buildsTestbed), baseline };
+  const references = referencePlans(loaded, names);
+  designs.push(...references.map((r) => ({ name: r.design, kind: 'reference' as const, sources: {}, sizes: [], seeds: [] })));
+  models.push(...references);
+  const jobs = jobGraph(loaded, designs, buildsTestbed);
+  const root = buildsTestbed ? [TESTBED_JOB] : [];
+  for (const r of references) jobs.push({ id: evalJobId(r.id), kind: 'eval', design: r.design, model: r.id, deps: root, fingerprint: hash({ eval: spec.eval ?? {}, reference: r.path, deps: root.map((d) => jobs.find((j) => j.id === d)?.fingerprint) }) });
+  return { loaded, sources, dataRoot, buildsTestbed, designs, models, jobs, baseline };
+}
+
+/** The spec's reference models: one evaluated model each, named like a design (names must not collide). */
+function referencePlans(loaded: LoadedSpec, designNames: Set<string>): ModelPlan[] {
+  return (loaded.spec.references ?? []).map((r, i) => {
+    const where = `${loaded.where}: references[${i}](${r.name})`;
+    if (designNames.has(r.name)) throw new InputError(where, `name "${r.name}" is also a design`);
+    designNames.add(r.name);
+    const path = resolveSpecPath(loaded, r.model);
+    if (!existsSync(path)) throw new InputError(where, `model ${path} does not exist`);
+    return { id: r.name, design: r.name, size: { name: 'reference', count: 1, samples: 1 }, seed: 0, path };
+  });
 }
 
 /** The job graph with fingerprints chained through dependencies (a changed input resets everything after it). */

@@ -99,10 +99,15 @@ export const StudySpecSchema = z.strictObject({
   data_root: z.string().min(1).optional(),
   /** Extra or replacement sources: name → shard directory. */
   sources: z.record(name, z.string().min(1)).optional(),
-  /** Model: an OpenCLIP config name, a config JSON path, or an inline config object. */
-  model: ModelSchema,
+  /** Model: an OpenCLIP config name, a config JSON path, or an inline config object (default with train.init: its config). */
+  model: ModelSchema.optional(),
   train: z
     .strictObject({
+      /** Fine-tune every design from this checkpoint (file or run directory) instead of a random init. */
+      init: z.string().min(1).optional(),
+      /** Freeze a tower while fine-tuning. */
+      lock_image: z.boolean().optional(),
+      lock_text: z.boolean().optional(),
       batch_size: z.number().int().positive().optional(),
       lr: z.number().positive().optional(),
       threads: z.number().int().positive().optional(),
@@ -114,6 +119,8 @@ export const StudySpecSchema = z.strictObject({
   dataset_seed: z.number().int().nonnegative().optional(),
   designs: z.array(DesignSchema).optional(),
   mixtures: z.array(MixtureSweepSchema).optional(),
+  /** Models evaluated on the same suite and drawn on the same axes without being trained (analysis: points, not designs). */
+  references: z.array(z.strictObject({ name, model: z.string().min(1) })).optional(),
   eval: z
     .strictObject({
       suite: z.string().min(1).optional(),
