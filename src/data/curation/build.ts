@@ -13,7 +13,9 @@ import { countFromSizesJson, listShards } from '../shards/list.js';
 import { newReadStats, readShard, type ReadStats } from '../shards/reader.js';
 import { shardName, writeShard, type ShardInfo, type ShardSample } from '../shards/writer.js';
 import { getClipScorerFactory, scoreItems, type ClipScorerFactory, type ScoreItem } from './clip-score.js';
-import { compileCaptionFilter, imageHash } from './filters.js';
+import { compileCaptionFilter } from './filters.js';
+import { dedupConfig, Deduplicator, type Removal } from './dedup.js';
+import { ImageDecodeError } from '../images/transform.js';
 import { resolveCounts, type DatasetSpec } from './spec.js';
 import { readBucket, SpoolWriter } from './spool.js';
 
@@ -40,7 +42,12 @@ export interface SourceReport {
   /** Samples read intact from the source's shards. */
   read: number;
   rejected: Record<string, number>;
+  /** Exact copies of an earlier sample (sha256). */
   duplicates: number;
+  /** Near copies of an earlier sample (perceptual hash within maxDistance). */
+  nearDuplicates: number;
+  /** Copies or near copies of an evaluation image (`dedup.against`). */
+  contaminated: number;
   corruptImages: number;
   /** Candidates left after all filters. */
   eligible: number;
@@ -70,12 +77,46 @@ export interface Manifest {
   counts: Record<string, number>;
   sources: SourceReport[];
   shards: { file: string; count: number }[];
-  samples: ManifestSample[];
+  /** One JSON line per output sample, in key order (a ManifestSample each): its provenance. */
+  samplesFile: 'samples.jsonl';
+  /** Samples removed as duplicates or evaluation copies, one JSON line each (null without `dedup`). */
+  removed: { file: 'removed.jsonl'; count: number; evalImages: number } | null;
+}
+
+/** The per-sample lines of a built dataset's `samples.jsonl`, in key order. */
+export async function* readManifestSamples(dir: string): AsyncGenerator<ManifestSample> {
+  const { createInterface } = await import('node:readline');
+  const { createReadStream } = await import('node:fs');
+  for await (const line of createInterface({ input: createReadStream(join(dir, 'samples.jsonl')), crlfDelay: Infinity })) {
+    if (line.trim()) yield JSON.parse(line) as ManifestSample;
+  }
+}
+
+/** Writes JSON lines through a temp file and a rename, a batch at a time (never one huge string). */
+async function writeSamples(path: string, samples: Iterable<ManifestSample>): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    let batch: string[] = [];
+    for (const x of samples) {
+      batch.push(JSON.stringify(x) + '\n');
+      if (batch.length >= 10_000) {
+        await fh.write(batch.join(''));
+        batch = [];
+      }
+    }
+    await fh.write(batch.join(''));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, path);
 }
 
 interface Plan {
   specHash: string;
   sources: SourceReport[];
+  removed: Manifest['removed'];
   /** Output order: [source index, shard path (absolute), original key, clip score or null]. */
   selected: [number, string, string, number | null][];
 }
@@ -94,11 +135,21 @@ async function cleanStaleTemps(out: string): Promise<void> {
 }
 
 /** Pass 1: read every source, filter, dedup, score; pick each source's samples and the output order. */
-async function plan(o: BuildOptions, shardLists: string[][], specHash: string): Promise<Plan> {
+async function plan(o: BuildOptions, shardLists: string[][], specHash: string, work: string): Promise<Plan> {
   const { spec, baseDir } = o;
   const where = o.specFile ?? 'spec';
   const captionOk = compileCaptionFilter(spec.filters?.caption, baseDir);
-  const dedup = spec.filters?.dedup ?? false;
+  const dd = dedupConfig(spec.filters?.dedup);
+  const shardNames = shardLists.flat().map((sh) => relative(baseDir, sh));
+  const dedup = dd ? await Deduplicator.open(dd, baseDir, spec.sources.map((s) => s.name), shardNames, where) : null;
+  const removed = join(work, 'removed.jsonl');
+  await fsp.rm(removed, { force: true });
+  let removedLines: string[] = [];
+  const writeRemoved = async () => {
+    if (removedLines.length) await fsp.appendFile(removed, removedLines.join(''));
+    removedLines = [];
+  };
+  let shardBase = 0;
   const clip = spec.filters?.clipScore;
   let scorer = null;
   if (clip) {
@@ -108,7 +159,6 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
     scorer = await factory(/^hf-hub:/.test(clip.checkpoint) ? clip.checkpoint : resolve(baseDir, clip.checkpoint));
   }
   const counts = resolveCounts(spec);
-  const seen = new Set<string>();
   const reports: SourceReport[] = [];
   const picked: { src: number; shard: string; key: string; score: number | null }[] = [];
   const totalKnown = await countFromSizesJson(shardLists.flat());
@@ -116,7 +166,7 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
   try {
     for (const [i, src] of spec.sources.entries()) {
       const stats = newReadStats();
-      const report: SourceReport = { name: src.name, path: src.path, shards: shardLists[i]!.length, read: 0, rejected: {}, duplicates: 0, corruptImages: 0, eligible: 0, requested: counts[i]!, selected: 0, readStats: stats };
+      const report: SourceReport = { name: src.name, path: src.path, shards: shardLists[i]!.length, read: 0, rejected: {}, duplicates: 0, nearDuplicates: 0, contaminated: 0, corruptImages: 0, eligible: 0, requested: counts[i]!, selected: 0, readStats: stats };
       const cands: { shard: string; key: string; score: number }[] = [];
       let pending: ScoreItem[] = [];
       let pendingIdx: number[] = [];
@@ -127,7 +177,7 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
         pending = [];
         pendingIdx = [];
       };
-      for (const shard of shardLists[i]!) {
+      for (const [j, shard] of shardLists[i]!.entries()) {
         const keysInShard = new Set<string>();
         for await (const rec of readShard(shard, { stats, signal: o.signal })) {
           bar.tick();
@@ -143,12 +193,20 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
           }
           keysInShard.add(rec.key);
           if (dedup) {
-            const h = imageHash(rec.image);
-            if (seen.has(h)) {
-              report.duplicates++;
+            let r: Removal | null;
+            try {
+              r = await dedup.check(rec.image, i, shardBase + j, rec.key);
+            } catch (e) {
+              if (!(e instanceof ImageDecodeError)) throw e;
+              report.corruptImages++;
               continue;
             }
-            seen.add(h);
+            if (r) {
+              report[r.reason === 'duplicate' ? 'duplicates' : r.reason === 'nearDuplicate' ? 'nearDuplicates' : 'contaminated']++;
+              removedLines.push(JSON.stringify({ source: src.name, shard: shardNames[shardBase + j], key: rec.key, ...r }) + '\n');
+              if (removedLines.length >= 1000) await writeRemoved();
+              continue;
+            }
           }
           cands.push({ shard, key: rec.key, score: NaN });
           if (scorer) {
@@ -159,11 +217,13 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
         }
         if (o.signal?.aborted) throw new BuildInterrupted('dataset build interrupted');
       }
+      shardBase += shardLists[i]!.length;
+      await writeRemoved();
       await flush();
       let eligible = cands.map((c, k) => ({ ...c, k }));
       if (scorer) {
         const valid = eligible.filter((c) => !Number.isNaN(c.score));
-        report.corruptImages = eligible.length - valid.length;
+        report.corruptImages += eligible.length - valid.length;
         if (clip!.threshold !== undefined) eligible = valid.filter((c) => c.score >= clip!.threshold!);
         else eligible = [...valid].sort((a, b) => b.score - a.score || a.k - b.k).slice(0, Math.ceil(clip!.topFraction! * valid.length)).sort((a, b) => a.k - b.k);
         report.rejected.clipScore = valid.length - eligible.length;
@@ -187,7 +247,9 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string): 
     await scorer?.close?.();
   }
   new Rng(seedFrom('order', spec.seed)).shuffle(picked);
-  return { specHash, sources: reports, selected: picked.map((p) => [p.src, p.shard, p.key, p.score]) };
+  const nRemoved = reports.reduce((a, r) => a + r.duplicates + r.nearDuplicates + r.contaminated, 0);
+  const removedInfo = dedup ? { file: 'removed.jsonl' as const, count: nRemoved, evalImages: dedup.evalImages.hashed } : null;
+  return { specHash, sources: reports, removed: removedInfo, selected: picked.map((p) => [p.src, p.shard, p.key, p.score]) };
 }
 
 /** Pass 2: copy the selected samples into per-output-shard buckets. */
@@ -255,10 +317,11 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
   }
   const resumed = p !== null;
   if (!p) {
-    const leftovers = (await fsp.readdir(out)).filter((n) => (n.endsWith('.tar') && !n.startsWith('.')) || n === 'manifest.json' || n === 'sizes.json' || n === '.build');
+    const leftovers = (await fsp.readdir(out)).filter((n) => (n.endsWith('.tar') && !n.startsWith('.')) || n === 'manifest.json' || n === 'sizes.json' || n === 'samples.jsonl' || n === 'removed.jsonl' || n === '.build');
     if (leftovers.length > 0 && !o.overwrite) throw new InputError(out, 'is not empty and holds no unfinished build of this spec (use --overwrite or another --out)');
     for (const n of leftovers) await fsp.rm(join(out, n), { recursive: true, force: true });
-    p = await plan(o, shardLists, specHash);
+    await fsp.mkdir(work, { recursive: true });
+    p = await plan(o, shardLists, specHash, work);
     await writeJsonAtomic(planPath, p);
   }
   await cleanStaleTemps(out);
@@ -294,14 +357,20 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
     counts,
     sources: p.sources,
     shards,
-    samples: p.selected.map(([src, shard, key, score], i) => ({
+    samplesFile: 'samples.jsonl',
+    removed: p.removed,
+  };
+  await writeSamples(join(out, 'samples.jsonl'), p.selected.map(([src, shard, key, score], i) => ({
       key: String(i).padStart(9, '0'),
       source: spec.sources[src]!.name,
       shard: relative(o.baseDir, shard),
       origKey: key,
       ...(score !== null ? { clipScore: score } : {}),
-    })),
-  };
+    })));
+  if (p.removed) await fsp.rename(join(work, 'removed.jsonl'), join(out, 'removed.jsonl')).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') await fsp.writeFile(join(out, 'removed.jsonl'), '');
+    else throw e;
+  });
   await writeJsonAtomic(manifestPath, manifest);
   await fsp.rm(work, { recursive: true, force: true });
   return { manifest, resumed };

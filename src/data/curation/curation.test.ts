@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ShardWriter } from '../shards/writer.js';
 import { syntheticSample } from '../shards/synthetic.js';
+import { scene, variant, VARIANTS } from '../../../test/support/scenes.js';
+import { mkdirSync } from 'node:fs';
 import { listShards } from '../shards/list.js';
 import { readShards } from '../shards/reader.js';
-import { buildDataset, BuildInterrupted, compileCaptionFilter, datasetStats, loadSpec, resolveCounts, validateSpec, type ClipScorer, type DatasetSpec } from './index.js';
+import { buildDataset, readManifestSamples, BuildInterrupted, compileCaptionFilter, datasetStats, loadSpec, resolveCounts, validateSpec, type ClipScorer, type DatasetSpec } from './index.js';
 
 let root = '';
 
@@ -44,6 +46,12 @@ const base: DatasetSpec = {
   ],
   filters: { dedup: true, caption: { scripts: ['latin'] } },
 };
+
+async function manifestSamples(dir: string) {
+  const out = [];
+  for await (const x of readManifestSamples(dir)) out.push(x);
+  return out;
+}
 
 function files(dir: string): Record<string, Buffer> {
   return Object.fromEntries(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n))]));
@@ -90,8 +98,8 @@ describe('dataset build', () => {
     const r1 = await buildDataset({ spec, baseDir, out: o1 });
     await buildDataset({ spec, baseDir, out: o2 });
     expect(files(o1)).toEqual(files(o2));
-    expect(readdirSync(o1).sort()).toEqual(['000000.tar', '000001.tar', '000002.tar', '000003.tar', 'manifest.json', 'sizes.json']);
-    const m = r1.manifest;
+    expect(readdirSync(o1).sort()).toEqual(['000000.tar', '000001.tar', '000002.tar', '000003.tar', 'manifest.json', 'removed.jsonl', 'samples.jsonl', 'sizes.json']);
+    const m = { ...r1.manifest, samples: await manifestSamples(o1) };
     expect(m.counts).toEqual({ a: 18, b: 12 });
     expect(m.sources[0]!.rejected).toEqual({ script: 4 });
     expect(m.sources[0]!.duplicates).toBe(4);
@@ -104,7 +112,8 @@ describe('dataset build', () => {
     expect(recs.map((r) => (r.meta.origin as { key: string }).key)).toEqual(m.samples.map((s) => s.origKey));
     expect(recs.every((r) => !r.caption.includes('фото'))).toBe(true);
     const other = await buildDataset({ spec: { ...spec, seed: 2 }, baseDir, out: join(root, 'out3') });
-    expect(other.manifest.samples.map((s) => s.origKey)).not.toEqual(m.samples.map((s) => s.origKey));
+    expect((await manifestSamples(join(root, 'out3'))).map((s) => s.origKey)).not.toEqual(m.samples.map((s) => s.origKey));
+    expect(other.manifest.total).toBe(30);
     // a rerun on a finished build is a no-op; another spec into the same dir is refused
     expect((await buildDataset({ spec, baseDir, out: o1 })).resumed).toBe(true);
     await expect(buildDataset({ spec: { ...spec, seed: 9 }, baseDir, out: o1 })).rejects.toThrow(/another spec/);
@@ -148,14 +157,52 @@ describe('dataset build', () => {
     expect(asked).toBe(join(root, 'fake.ckpt'));
     expect(calls).toEqual([7, 7, 6]);
     expect(r.manifest.total).toBe(10);
-    const scores = r.manifest.samples.map((s) => s.clipScore!);
+    const scores = (await manifestSamples(join(root, 'out-clip'))).map((s) => s.clipScore!);
     const recs = [];
     for await (const x of readShards(await listShards(join(root, 'out-clip')))) recs.push(x);
     expect(recs.map((x) => x.meta.clip_score)).toEqual(scores);
     const t = Math.min(...scores);
     const thr = await buildDataset({ spec: { ...spec, filters: { clipScore: { checkpoint: 'fake.ckpt', threshold: t } } }, baseDir: root, out: join(root, 'out-thr'), clipScorerFactory: async () => fake });
-    expect(thr.manifest.samples.every((s) => s.clipScore! >= t)).toBe(true);
+    expect(thr.manifest.total).toBeGreaterThan(0);
+    expect((await manifestSamples(join(root, 'out-thr'))).every((s) => s.clipScore! >= t)).toBe(true);
     await expect(buildDataset({ spec, baseDir: root, out: join(root, 'out-none') })).rejects.toThrow(/filters\.clipScore\.checkpoint: no CLIP scorer/);
+  });
+
+  it('dedup against evaluation sets: crops, re-encodes and resizes of an eval image are removed, counted and listed', async () => {
+    // Evaluation set: an ImageFolder of 3 scenes. Training shard: every variant of each, 20 unrelated scenes,
+    // an exact copy and a re-encode of one unrelated scene.
+    const evalDir = join(root, 'eval-folder');
+    mkdirSync(join(evalDir, 'cls'), { recursive: true });
+    for (const i of [0, 1, 2]) writeFileSync(join(evalDir, 'cls', `${i}.png`), await scene(i));
+    const w = new ShardWriter({ dir: join(root, 'web'), shardSize: 100 });
+    let n = 0;
+    const put = async (image: Buffer, ext: 'png' | 'jpg' | 'webp' = 'png') => w.write({ key: `w${String(n++).padStart(4, '0')}`, image, imageExt: ext, caption: 'a photo', meta: {} });
+    for (const i of [0, 1, 2]) for (const v of VARIANTS) await put(await variant(await scene(i), v), v === 'reencode' || v === 'cropResizeReencode' ? 'jpg' : v === 'webp' ? 'webp' : 'png');
+    for (let i = 0; i < 20; i++) await put(await scene(500 + i));
+    await put(await scene(500)); // exact copy of w0021
+    await put(await variant(await scene(501), 'reencode'), 'jpg'); // near copy of w0022
+    await w.close();
+    const spec: DatasetSpec = { seed: 0, shardSize: 50, sources: [{ name: 'web', path: 'web' }], filters: { dedup: { near: true, against: ['eval-folder'] } } };
+    const out = join(root, 'out-decon');
+    const r = await buildDataset({ spec, baseDir: root, out });
+    const rep = r.manifest.sources[0]!;
+    expect(rep.contaminated).toBe(3 * VARIANTS.length);
+    expect(rep.duplicates).toBe(1);
+    expect(rep.nearDuplicates).toBe(1);
+    expect(r.manifest.total).toBe(20);
+    expect(r.manifest.removed).toEqual({ file: 'removed.jsonl', count: 3 * VARIANTS.length + 2, evalImages: 3 });
+    const removed = readFileSync(join(out, 'removed.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    expect(removed).toHaveLength(3 * VARIANTS.length + 2);
+    for (const [k, x] of removed.slice(0, 3 * VARIANTS.length).entries()) {
+      expect(x).toMatchObject({ source: 'web', key: `w${String(k).padStart(4, '0')}`, reason: 'contaminated', of: { eval: `eval-folder/${join('cls', `${Math.floor(k / VARIANTS.length)}.png`)}` } });
+      expect(x.distance).toBeLessThanOrEqual(10);
+    }
+    expect(removed.at(-2)).toMatchObject({ key: 'w0041', reason: 'duplicate', of: { source: 'web', key: 'w0021' } });
+    expect(removed.at(-1)).toMatchObject({ key: 'w0042', reason: 'nearDuplicate', of: { source: 'web', key: 'w0022' } });
+    // the plain exact form keeps its meaning: no near copies, no eval sets
+    const exact = await buildDataset({ spec: { ...spec, filters: { dedup: true } }, baseDir: root, out: join(root, 'out-exact') });
+    expect(exact.manifest.sources[0]).toMatchObject({ duplicates: 1, nearDuplicates: 0, contaminated: 0 });
+    await expect(buildDataset({ spec: { ...spec, filters: { dedup: { against: ['nowhere'] } } }, baseDir: root, out: join(root, 'out-x') })).rejects.toThrow(/filters\.dedup\.against\.0: no such evaluation set/);
   });
 
   it('stats: per-source counts, caption and vocabulary statistics, score histogram', async () => {

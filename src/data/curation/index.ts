@@ -1,6 +1,7 @@
 // Public entry of dataset curation: specs, the build, stats and the CLIP-score hook.
 export { loadSpec, validateSpec, resolveCounts, datasetSpecSchema, type DatasetSpec } from './spec.js';
-export { buildDataset, BuildInterrupted, type BuildOptions, type Manifest, type ManifestSample, type SourceReport } from './build.js';
+export { buildDataset, readManifestSamples, BuildInterrupted, type BuildOptions, type Manifest, type ManifestSample, type SourceReport } from './build.js';
 export { datasetStats, formatDatasetStats, type DatasetStats } from './stats.js';
 export { setClipScorerFactory, getClipScorerFactory, scoreItems, type ClipScorer, type ClipScorerFactory } from './clip-score.js';
 export { compileCaptionFilter, loadClassNames, imageHash } from './filters.js';
+export { dedupConfig, type Removal } from './dedup.js';

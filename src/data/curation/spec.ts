@@ -46,11 +46,25 @@ const clipScoreFilter = z
   .strict()
   .refine((f) => (f.threshold === undefined) !== (f.topFraction === undefined), { message: 'give exactly one of threshold or topFraction' });
 
+const dedupFilter = z
+  .object({
+    /** Exact copies (sha256 of the bytes); default true. */
+    exact: z.boolean().optional(),
+    /** Near copies within the dataset (perceptual hash of the whole image). */
+    near: z.boolean().optional(),
+    /** Evaluation sets (ImageFolders or shard directories, relative to the spec file) no sample may copy. */
+    against: z.array(z.string().min(1)).optional(),
+    /** Hamming radius in bits of the 64-bit perceptual hash; default 10. */
+    maxDistance: z.number().int().min(0).max(64).optional(),
+  })
+  .strict();
+
 const filters = z
   .object({
     caption: captionFilter.optional(),
-    /** Drop exact duplicate images (sha256 of the bytes) across all sources; first in spec order wins. */
-    dedup: z.boolean().optional(),
+    /** `true`: drop exact duplicate images (sha256 of the bytes) across all sources, first in spec order wins;
+     * the object form adds near copies and decontamination against evaluation sets. */
+    dedup: z.union([z.boolean(), dedupFilter]).optional(),
     clipScore: clipScoreFilter.optional(),
   })
   .strict();
@@ -96,6 +110,7 @@ export const datasetSpecSchema = z
 export type DatasetSpec = z.infer<typeof datasetSpecSchema>;
 export type CaptionFilterSpec = z.infer<typeof captionFilter>;
 export type ClipScoreFilterSpec = z.infer<typeof clipScoreFilter>;
+export type DedupSpec = z.infer<typeof dedupFilter> | boolean;
 
 /** Validates a parsed spec; errors read `FILE: sources.1.count: expected number`. */
 export function validateSpec(value: unknown, where: string): DatasetSpec {
