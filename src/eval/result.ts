@@ -172,6 +172,13 @@ export function readResults(paths: string[], opts: ReadResultsOptions = {}): Loa
       continue;
     }
     const task = (value as { task?: unknown }).task;
+    const m = (value as { metrics?: Record<string, unknown> }).metrics;
+    if ((value as { multilabel?: unknown }).multilabel === true || (m && typeof m === 'object' && !('acc1' in m) && 'mean_average_precision' in m)) {
+      // Multi-label results (CLIP_benchmark's too) carry mAP only; analysis reads top-1 accuracy.
+      if (explicit) throw new InputError(file, 'a multi-label result (mAP only); analysis reads zero-shot classification accuracy');
+      opts.onSkip?.(file, 'a multi-label result');
+      continue;
+    }
     if (typeof task === 'string' && !CLASSIFICATION_TASKS.includes(task)) {
       // Retrieval, multi-label and linear-probe results have other metrics; analysis reads classification only.
       if (explicit) throw new InputError(file, `a ${task} result; analysis reads zero-shot classification results`);

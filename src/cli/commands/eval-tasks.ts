@@ -1,11 +1,12 @@
-// `cliplab eval --task retrieval|linear-probe`: the tasks beside zero-shot classification, one result each.
+// `cliplab eval --task retrieval|linear-probe|multilabel`: the tasks beside zero-shot classification, one result each.
 import { evaluateLinearProbe } from '../../eval/linear-probe-eval.js';
+import { evaluateMultiLabel, readCocoInstances, readVoc2007 } from '../../eval/multilabel.js';
 import { evaluateRetrieval } from '../../eval/retrieval-eval.js';
 import { InputError } from '../../util/errors.js';
 import { info, warn } from '../../util/log.js';
 import { choiceFlag, intFlag, numFlag } from '../args.js';
 
-export const TASKS = ['zeroshot-classification', 'retrieval', 'linear-probe'] as const;
+export const TASKS = ['zeroshot-classification', 'retrieval', 'linear-probe', 'multilabel'] as const;
 export type Task = (typeof TASKS)[number];
 
 export interface TaskFlags {
@@ -27,6 +28,9 @@ export interface TaskFlags {
   test?: string;
   valProportion?: string;
   seed?: string;
+  annotations?: string;
+  voc?: string;
+  templates?: string;
 }
 
 const need = (flag: string, v: string | undefined, task: string): string => {
@@ -47,8 +51,15 @@ export async function runTask(task: Exclude<Task, 'zeroshot-classification'>, f:
     out: f.out,
     onWarning: warn,
   };
+  const multilabel = () => {
+    if ((f.annotations === undefined) === (f.voc === undefined)) throw new InputError('--annotations', '--task multilabel needs --annotations COCO_INSTANCES.json (with --images) or --voc DIR');
+    const set = f.voc !== undefined ? readVoc2007(f.voc, f.split) : readCocoInstances(f.annotations!, need('--images', f.images, task));
+    return evaluateMultiLabel({ ...common, set, templates: f.templates });
+  };
   const { result, files } =
-    task === 'retrieval'
+    task === 'multilabel'
+      ? await multilabel()
+      : task === 'retrieval'
       ? await evaluateRetrieval({
           ...common,
           images: need('--images', f.images, task),
