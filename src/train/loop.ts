@@ -13,7 +13,7 @@ import { matchStateDict, writeCheckpoint } from '../models/checkpoint.js';
 import { toFloat32, type NamedTensor } from '../models/safetensors.js';
 import { readWeights } from '../models/weights.js';
 import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
-import { adamwScalars, stateName } from '../nn/adamw.js';
+import { adamwScalars, stateName, type AdamWConfig } from '../nn/adamw.js';
 import type { Batch, DataPosition } from '../data/loader/index.js';
 import { PrefetchedBatches } from './prefetch.js';
 import { buildTrainGraph, initialTrainState } from './train-graph.js';
@@ -59,6 +59,7 @@ export class NonFiniteLossError extends CliplabError {
 export function runPaths(run: string) {
   const ck = join(run, 'checkpoints');
   return {
+    run,
     config: join(run, 'config.json'),
     params: join(run, 'params.json'),
     log: join(run, 'log.jsonl'),
@@ -80,68 +81,122 @@ export async function trainClip(options: TrainOptions): Promise<TrainResult> {
 }
 
 async function trainLocked(options: TrainOptions): Promise<TrainResult> {
-  // ---------------------------------------------------------------- setup
   const t0 = performance.now();
-  const run = resolve(options.out);
-  const P = runPaths(run);
-  let o = options;
-  let saved: ResolvedParams | null = null;
-  if (o.resume && existsSync(P.params)) {
-    saved = JSON.parse(readFileSync(P.params, 'utf8')) as ResolvedParams;
-    o = mergeResumeOptions({ ...o, model: o.model ?? P.config }, saved);
+  const plan = await planRun(options);
+  const run = await openRun(plan);
+  try {
+    await writeRunDir(plan, run.startStep);
+    const loop = await trainLoop(plan, run);
+    const model = loop.stopped ? null : await writeFinalModel(plan, run);
+    return await summarize(plan, run, loop, model, t0);
+  } finally {
+    await run.runner.release();
   }
+}
+
+// ---------------------------------------------------------------- setup
+
+/** What a run will do, decided before any weights exist: options (merged with a resumed run's), model, data. */
+interface RunPlan {
+  o: TrainOptions;
+  P: ReturnType<typeof runPaths>;
+  /** Continuing from P.latest (a resumed run with a checkpoint; a resume without one starts fresh). */
+  resuming: boolean;
+  cfg: ClipConfig;
+  modelName: string;
+  initWeights: Map<string, Float32Array> | null;
+  params: ResolvedParams;
+  adamw: Omit<AdamWConfig, 'decays'>;
+  frozen: (name: string) => boolean;
+}
+
+async function planRun(options: TrainOptions): Promise<RunPlan> {
+  const P = runPaths(resolve(options.out));
+  // Everything a resume changes is decided here: the saved params fill unset options and must agree with set ones.
+  const saved = options.resume && existsSync(P.params) ? (JSON.parse(readFileSync(P.params, 'utf8')) as ResolvedParams) : null;
+  const o = saved ? mergeResumeOptions({ ...options, model: options.model ?? P.config }, saved) : options;
+  const resuming = o.resume === true && existsSync(P.latest);
   if (!o.resume && (existsSync(P.latest) || existsSync(P.model)))
-    throw new InputError(run, 'already holds a training run; pass --resume to continue it, or choose a new --out');
+    throw new InputError(P.run, 'already holds a training run; pass --resume to continue it, or choose a new --out');
   if (!o.data) throw new InputError('--data', 'required: one or more shard directories');
   if (o.device === 'cuda' && !(await cudaAvailable()))
-    throw new InputError('--device cuda', "onnxruntime-node has no CUDA provider here (install with ONNXRUNTIME_NODE_INSTALL_CUDA=v12; see README 'GPU (CUDA)')");
+    throw new InputError('--device cuda', "onnxruntime-node has no CUDA provider here (install with ONNXRUNTIME_NODE_INSTALL=cuda12; see README 'GPU (CUDA)')");
 
   // Model config and starting weights (OpenCLIP init, or --init CKPT checked against the config).
-  const { cfg, modelName, initWeights } = await resolveModel(o, !(o.resume && existsSync(P.latest)));
+  const { cfg, modelName, initWeights } = await resolveModel(o, !resuming);
   if (saved && existsSync(P.config) && JSON.stringify(loadModelConfig(P.config)) !== JSON.stringify(cfg))
     throw new InputError(P.config, `--resume: --model ${o.model} differs from the config this run was started with`);
 
-  // ---------------------------------------------------------------- data
   const sources = await checkTrainData(o.data, cfg.vision_cfg.image_size);
   const params = resolveParams(o, cfg, modelName, sources.map((s) => s.size));
   if (params.batch_size > params.dataset_size)
     throw new InputError('--batch-size', `${params.batch_size} is larger than the dataset (${params.dataset_size} samples in ${o.data.join(', ')})`);
   if (saved) checkResumeParams(params, saved, P.params);
 
-  // ---------------------------------------------------------------- optimizer
   // AdamW inside the step graph (OpenCLIP's decay rule, logit-scale clamp, optional global-norm clipping); the
   // host feeds the per-step scalars (lr from cosineLr, bias corrections) in float64 as PyTorch computes them.
-  const adamw = { beta1: params.beta1, beta2: params.beta2, eps: params.eps, weightDecay: params.weight_decay, clipGradNorm: params.grad_clip ?? undefined };
+  const adamw: Omit<AdamWConfig, 'decays'> = { beta1: params.beta1, beta2: params.beta2, eps: params.eps, weightDecay: params.weight_decay, clipGradNorm: params.grad_clip ?? undefined };
   const frozen = (n: string): boolean => (params.lock_image && n.startsWith('visual.')) || (params.lock_text && isTextTower(n));
+  return { o, P, resuming, cfg, modelName, initWeights, params, adamw, frozen };
+}
 
-  // ---------------------------------------------------------------- model
-  const tg = buildTrainGraph(cfg, { batchSize: params.batch_size, adamw, frozen });
-  const resuming = o.resume === true && existsSync(P.latest);
-  let values = initWeights ?? (resuming ? new Map<string, Float32Array>() : initClip(cfg, params.seed));
+/** The live state of a run: the step session (weights and moments inside it) and the trainer's counters. */
+interface OpenRun {
+  tg: ReturnType<typeof buildTrainGraph>;
+  runner: StepRunner;
+  /** Starting weights; after the start, only the frozen ones are read from here (the rest live in the runner). */
+  values: Map<string, Float32Array>;
+  numBatches: Map<string, bigint>;
+  /** Frozen parameters are plain inputs of the step graph: fed every step, never updated. */
+  frozenFeeds: Record<string, HostTensor>;
+  startStep: number;
+  samplesSeen: number;
+  position: DataPosition | undefined;
+}
+
+async function openRun(plan: RunPlan): Promise<OpenRun> {
+  const { cfg, params, P } = plan;
+  const tg = buildTrainGraph(cfg, { batchSize: params.batch_size, adamw: plan.adamw, frozen: plan.frozen });
+  let values = plan.initWeights ?? (plan.resuming ? new Map<string, Float32Array>() : initClip(cfg, params.seed));
   let moments: Map<string, Float32Array> | undefined;
   let numBatches = new Map<string, bigint>();
   let startStep = 0;
   let samplesSeen = 0;
   let position: DataPosition | undefined;
-  if (resuming) {
+  if (plan.resuming) {
     const ck = await readTrainCheckpoint(P.latest, cfg, tg.trainable);
     if (ck.trainer.seed !== params.seed) throw new InputError(P.latest, `seed ${ck.trainer.seed} differs from ${params.seed}`);
     ({ values, moments, numBatches } = ck);
-    startStep = ck.trainer.step;
-    samplesSeen = ck.trainer.samplesSeen;
-    position = ck.trainer.position;
+    ({ step: startStep, samplesSeen, position } = ck.trainer);
   }
   for (const [name] of expectedStateDict(cfg).shapes) if (name.endsWith(NUM_BATCHES) && !numBatches.has(name)) numBatches.set(name, 0n);
-  // Frozen parameters are plain inputs of the step graph: fed every step, never updated.
   const frozenFeeds: Record<string, HostTensor> = {};
-  for (const s of tg.ps.specs) if (s.trainable && frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
+  for (const s of tg.ps.specs) if (s.trainable && plan.frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
   const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), { threads: params.threads ?? undefined, device: params.device, spinning: params.spinning });
+  return { tg, runner, values, numBatches, frozenFeeds, startStep, samplesSeen, position };
+}
 
-  // The run directory: config, every resolved setting, the log cut back to the checkpoint we resume from.
-  await writeJsonAtomic(P.config, configJson(cfg));
-  await writeJsonAtomic(P.params, params);
-  await prepareRunDir(P, startStep);
+/** The run directory: config, every resolved setting, the log cut back to the checkpoint we resume from. */
+async function writeRunDir(plan: RunPlan, startStep: number): Promise<void> {
+  await writeJsonAtomic(plan.P.config, configJson(plan.cfg));
+  await writeJsonAtomic(plan.P.params, plan.params);
+  await prepareRunDir(plan.P, startStep);
+}
 
+// ---------------------------------------------------------------- loop
+
+interface LoopResult {
+  stopped: boolean;
+  stepsDone: number;
+  lastLoss: number | null;
+  trainedImages: number;
+  dataWaitS: number;
+  loopS: number;
+  cpu: NodeJS.CpuUsage;
+}
+
+async function trainLoop(plan: RunPlan, run: OpenRun): Promise<LoopResult> {
+  const { o, params, cfg, P } = plan;
   // The loader runs on its own thread, 3 batches ahead: ORT's run blocks this thread during each step.
   const loader = await PrefetchedBatches.open({
     sources: params.data.map((path, i) => ({ path, weight: params.proportions[i] })),
@@ -152,129 +207,133 @@ async function trainLocked(options: TrainOptions): Promise<TrainResult> {
     threads: params.workers,
     prefetchBatches: 3,
     scale: params.crop_scale,
-    position,
-  }, 3, { spinning: params.spinning, threads: params.threads }).catch(async (e: unknown) => {
-    await runner.release();
-    throw e;
-  });
-
-  // ---------------------------------------------------------------- checkpoint
-  const keptNote = (): string => (existsSync(P.latest) ? `the last good checkpoint is ${P.latest}` : 'no checkpoint was written yet');
-  const checkpoint = async (step: number, files: string[]): Promise<void> => {
-    const state = new Map<string, Float32Array>();
-    for (const s of tg.ps.specs) state.set(s.name, frozen(s.name) ? values.get(s.name)! : runner.get(s.name));
-    // A finite loss at step k was computed before update k: check the updated weights before saving them.
-    for (const p of tg.trainable)
-      if (!state.get(p)!.every(Number.isFinite))
-        throw new NonFiniteLossError(`training diverged: '${p}' became non-finite at step ${step}; stopped without saving, ${keptNote()}`);
-    const m = new Map<string, Float32Array>();
-    for (const p of tg.trainable) for (const k of ['m', 'v'] as const) m.set(stateName(k, p), runner.get(stateName(k, p)));
-    const trainer = { step, epoch: Math.floor(step / params.steps_per_epoch), samplesSeen, position: position!, seed: params.seed };
-    await writeTrainCheckpoint(files, { values: state, numBatches, moments: m, trainer }, cfg, modelName);
-  };
-
-  // ---------------------------------------------------------------- loop
-  o.onStart?.(params, startStep);
-  let lastLoss: number | null = null;
-  let stopped = false;
-  let stepsDone = startStep;
-  let trainedImages = 0;
-  let dataWaitS = 0;
+    position: run.position,
+  }, 3, { spinning: params.spinning, threads: params.threads });
+  o.onStart?.(params, run.startStep);
+  const r: LoopResult = { stopped: false, stepsDone: run.startStep, lastLoss: null, trainedImages: 0, dataWaitS: 0, loopS: 0, cpu: { user: 0, system: 0 } };
   const tLoop = performance.now();
   const cpu0 = process.cpuUsage();
   let tPrev = tLoop;
   let next: Promise<Batch | null> = loader.next();
   next.catch(() => {});
   try {
-    for (let step = startStep; step < params.total_steps; step++) {
+    for (let step = run.startStep; step < params.total_steps; step++) {
       const tWait = performance.now();
       const batch = await next;
       const waitMs = performance.now() - tWait;
-      dataWaitS += waitMs / 1000;
+      r.dataWaitS += waitMs / 1000;
       if (!batch) throw new Error('data loader ended early');
       next = loader.next();
       next.catch(() => {});
 
-      const lr = cosineLr(params.lr, params.warmup, params.total_steps, step);
-      const B = params.batch_size;
-      const out = await runner.step(
-        {
-          images: { data: batch.images, shape: [B, 3, cfg.vision_cfg.image_size, cfg.vision_cfg.image_size] },
-          text: { data: batch.text, shape: [B, cfg.text_cfg.context_length] },
-          ...scalarFeeds(adamwScalars(adamw, lr, step + 1)),
-          ...frozenFeeds,
-        },
-        ['loss', 'forward.logit_scale'],
-      );
-      const loss = (out.loss!.data as Float32Array)[0]!;
-      if (!Number.isFinite(loss)) {
-        throw new NonFiniteLossError(
-          `training diverged: loss is ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); stopped without saving, ${keptNote()}. Try a lower --lr, a longer --warmup or --grad-clip`,
-        );
-      }
-      for (const k of numBatches.keys()) numBatches.set(k, numBatches.get(k)! + 1n);
-      samplesSeen += batch.n;
-      trainedImages += batch.n;
-      position = batch.position;
-      lastLoss = loss;
-      const now = performance.now();
-      const entry: StepLog = {
-        step: step + 1,
-        epoch: Math.floor(step / params.steps_per_epoch) + 1,
-        samples_seen: samplesSeen,
-        loss,
-        lr,
-        logit_scale: (out['forward.logit_scale']!.data as Float32Array)[0]!,
-        images_per_s: round(batch.n / ((now - tPrev) / 1000)),
-        data_wait_ms: round(waitMs),
-      };
-      tPrev = now;
+      const entry = await trainStep(plan, run, batch, step, waitMs, tPrev);
+      tPrev = performance.now();
+      r.trainedImages += batch.n;
+      r.lastLoss = entry.loss;
       appendFileSync(P.log, JSON.stringify(entry) + '\n');
       o.onStep?.(entry);
 
       const done = step + 1;
-      stepsDone = done;
-      stopped = done < params.total_steps && (done === o.stopAfterStep || o.signal?.aborted === true);
-      if (done % params.steps_per_epoch === 0) await checkpoint(done, [P.epoch(done / params.steps_per_epoch), P.latest]);
-      else if (stopped || (params.checkpoint_every > 0 && done % params.checkpoint_every === 0)) await checkpoint(done, [P.latest]);
-      if (stopped) break;
+      r.stepsDone = done;
+      r.stopped = done < params.total_steps && (done === o.stopAfterStep || o.signal?.aborted === true);
+      if (done % params.steps_per_epoch === 0) await saveCheckpoint(plan, run, done, [P.epoch(done / params.steps_per_epoch), P.latest]);
+      else if (r.stopped || (params.checkpoint_every > 0 && done % params.checkpoint_every === 0)) await saveCheckpoint(plan, run, done, [P.latest]);
+      if (r.stopped) break;
     }
-  } catch (e) {
-    await runner.release();
-    throw e;
   } finally {
     await next.catch(() => null);
     await loader.close();
   }
+  r.loopS = (performance.now() - tLoop) / 1000;
+  r.cpu = process.cpuUsage(cpu0);
+  return r;
+}
 
-  // ---------------------------------------------------------------- final model and summary
-  const loopS = (performance.now() - tLoop) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  let modelFile: string | null = null;
-  const steps = stepsDone;
-  if (!stopped) {
-    const tensors = new Map<string, NamedTensor>();
-    for (const [name, shape] of expectedStateDict(cfg).shapes) {
-      if (name.endsWith(NUM_BATCHES)) tensors.set(name, { dtype: 'I64', shape: [], data: BigInt64Array.of(numBatches.get(name)!) });
-      else tensors.set(name, { dtype: 'F32', shape, data: frozen(name) ? values.get(name)! : runner.get(name) });
-    }
-    modelFile = await writeCheckpoint(P.model, tensors, cfg, { format: 'pt', producer: 'cliplab train', model: modelName });
+/** One optimizer step on `batch` (step is 0-based); updates the run's counters and returns the log line. */
+async function trainStep(plan: RunPlan, run: OpenRun, batch: Batch, step: number, waitMs: number, tPrev: number): Promise<StepLog> {
+  const { params, cfg } = plan;
+  const lr = cosineLr(params.lr, params.warmup, params.total_steps, step);
+  const B = params.batch_size;
+  const S = cfg.vision_cfg.image_size;
+  const out = await run.runner.step(
+    {
+      images: { data: batch.images, shape: [B, 3, S, S] },
+      text: { data: batch.text, shape: [B, cfg.text_cfg.context_length] },
+      ...scalarFeeds(adamwScalars(plan.adamw, lr, step + 1)),
+      ...run.frozenFeeds,
+    },
+    ['loss', 'forward.logit_scale'],
+  );
+  const loss = (out.loss!.data as Float32Array)[0]!;
+  if (!Number.isFinite(loss)) {
+    throw new NonFiniteLossError(
+      `training diverged: loss is ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); stopped without saving, ${keptNote(plan.P)}. Try a lower --lr, a longer --warmup or --grad-clip`,
+    );
   }
-  await runner.release();
-  const result: TrainResult = {
-    run,
-    steps,
-    samples_seen: samplesSeen,
-    final_loss: lastLoss,
-    wall_s: round((performance.now() - t0) / 1000),
-    loop_s: round(loopS),
-    images_per_s: round(loopS > 0 ? trainedImages / loopS : 0),
-    data_wait_s: round(dataWaitS),
-    cpu_ms_per_image: trainedImages ? Math.round(((cpu.user + cpu.system) / trainedImages) * 10) / 10000 : 0,
-    stopped,
-    model: modelFile,
+  for (const k of run.numBatches.keys()) run.numBatches.set(k, run.numBatches.get(k)! + 1n);
+  run.samplesSeen += batch.n;
+  run.position = batch.position;
+  const now = performance.now();
+  return {
+    step: step + 1,
+    epoch: Math.floor(step / params.steps_per_epoch) + 1,
+    samples_seen: run.samplesSeen,
+    loss,
+    lr,
+    logit_scale: (out['forward.logit_scale']!.data as Float32Array)[0]!,
+    images_per_s: round(batch.n / ((now - tPrev) / 1000)),
+    data_wait_ms: round(waitMs),
   };
-  if (!stopped) await writeJsonAtomic(P.summary, { ...result, data: params.data, proportions: params.proportions, seed: params.seed, model_config: modelName });
+}
+
+// ---------------------------------------------------------------- checkpoints and the final model
+
+const keptNote = (P: ReturnType<typeof runPaths>): string => (existsSync(P.latest) ? `the last good checkpoint is ${P.latest}` : 'no checkpoint was written yet');
+
+/** Current value of every parameter: frozen ones as fed, the rest from the step session. */
+function currentValue(plan: RunPlan, run: OpenRun, name: string): Float32Array {
+  return plan.frozen(name) ? run.values.get(name)! : run.runner.get(name);
+}
+
+async function saveCheckpoint(plan: RunPlan, run: OpenRun, step: number, files: string[]): Promise<void> {
+  const { tg } = run;
+  const state = new Map<string, Float32Array>();
+  for (const s of tg.ps.specs) state.set(s.name, currentValue(plan, run, s.name));
+  // A finite loss at step k was computed before update k: check the updated weights before saving them.
+  for (const p of tg.trainable)
+    if (!state.get(p)!.every(Number.isFinite))
+      throw new NonFiniteLossError(`training diverged: '${p}' became non-finite at step ${step}; stopped without saving, ${keptNote(plan.P)}`);
+  const m = new Map<string, Float32Array>();
+  for (const p of tg.trainable) for (const k of ['m', 'v'] as const) m.set(stateName(k, p), run.runner.get(stateName(k, p)));
+  const trainer = { step, epoch: Math.floor(step / plan.params.steps_per_epoch), samplesSeen: run.samplesSeen, position: run.position!, seed: plan.params.seed };
+  await writeTrainCheckpoint(files, { values: state, numBatches: run.numBatches, moments: m, trainer }, plan.cfg, plan.modelName);
+}
+
+async function writeFinalModel(plan: RunPlan, run: OpenRun): Promise<string> {
+  const tensors = new Map<string, NamedTensor>();
+  for (const [name, shape] of expectedStateDict(plan.cfg).shapes) {
+    if (name.endsWith(NUM_BATCHES)) tensors.set(name, { dtype: 'I64', shape: [], data: BigInt64Array.of(run.numBatches.get(name)!) });
+    else tensors.set(name, { dtype: 'F32', shape, data: currentValue(plan, run, name) });
+  }
+  return writeCheckpoint(plan.P.model, tensors, plan.cfg, { format: 'pt', producer: 'cliplab train', model: plan.modelName });
+}
+
+async function summarize(plan: RunPlan, run: OpenRun, loop: LoopResult, model: string | null, t0: number): Promise<TrainResult> {
+  const { params } = plan;
+  const result: TrainResult = {
+    run: plan.P.run,
+    steps: loop.stepsDone,
+    samples_seen: run.samplesSeen,
+    final_loss: loop.lastLoss,
+    wall_s: round((performance.now() - t0) / 1000),
+    loop_s: round(loop.loopS),
+    images_per_s: round(loop.loopS > 0 ? loop.trainedImages / loop.loopS : 0),
+    data_wait_s: round(loop.dataWaitS),
+    cpu_ms_per_image: loop.trainedImages ? Math.round(((loop.cpu.user + loop.cpu.system) / loop.trainedImages) * 10) / 10000 : 0,
+    stopped: loop.stopped,
+    model,
+  };
+  if (!loop.stopped) await writeJsonAtomic(plan.P.summary, { ...result, data: params.data, proportions: params.proportions, seed: params.seed, model_config: plan.modelName });
   return result;
 }
 
