@@ -1,5 +1,6 @@
 // `cliplab corrupt`: ImageNet-C corruptions of an ImageFolder, OUT/<corruption>/<severity>/<class>/<image>.
 import type { Command } from 'commander';
+import { addCorruptionShift } from '../../data/testbed/corruption-shift.js';
 import { corruptFolder } from '../../eval/corrupt-folder.js';
 import { readImageFolder } from '../../eval/image-folder.js';
 import { InputError } from '../../util/errors.js';
@@ -8,8 +9,10 @@ import { progress } from '../../util/progress.js';
 import { choiceFlag, intFlag } from '../args.js';
 
 interface Flags {
-  in: string;
-  out: string;
+  in?: string;
+  out?: string;
+  testbed?: string;
+  severity?: string;
   corruptions?: string;
   severities?: string;
   seed?: string;
@@ -37,8 +40,10 @@ export function register(program: Command): void {
   program
     .command('corrupt')
     .description('ImageNet-C corruptions (Hendrycks & Dietterich) of an ImageFolder: OUT/<corruption>/<severity>/<class>/<image>')
-    .requiredOption('--in <dir>', 'ImageFolder (ROOT/<class>/<images>)')
-    .requiredOption('--out <dir>', 'output directory (the imagenet-c layout)')
+    .option('--in <dir>', 'ImageFolder (ROOT/<class>/<images>)')
+    .option('--out <dir>', 'output directory (the imagenet-c layout)')
+    .option('--testbed <dir>', 'instead: add the reference\'s corruption shift (<reference>-corrupted) to a built testbed')
+    .option('--severity <n>', 'with --testbed: the severity of every image (default 3)')
     .option('--corruptions <a,b>', 'corruptions (default: the 15 of the benchmark)')
     .option('--severities <list>', 'severities, e.g. 1-5 (default) or 1,3,5')
     .option('--seed <s>', 'seed of every random corruption (default 0)')
@@ -46,13 +51,21 @@ export function register(program: Command): void {
     .option('--format <f>', 'jpeg (quality 85, as ImageNet-C is released; default) | png')
     .option('--frost <dir>', 'frost texture images to crop from (default: a procedural texture)')
     .action(async (f: Flags) => {
+      const corruptions = f.corruptions?.split(',').map((s) => s.trim()).filter(Boolean);
+      if (f.testbed !== undefined) {
+        if (f.in !== undefined || f.out !== undefined) throw new InputError('--testbed', 'give either --testbed or --in/--out');
+        const sets = await addCorruptionShift(f.testbed, { severity: intFlag('--severity', f.severity, 3), seed: intFlag('--seed', f.seed, 0, 0), corruptions });
+        info(`added ${sets.map((s) => `${s.name} (${s.images} images)`).join(', ')} to ${f.testbed}`);
+        return;
+      }
+      if (f.in === undefined || f.out === undefined) throw new InputError('--in', 'give --in IMAGEFOLDER and --out DIR (or --testbed DIR)');
       const n = readImageFolder(f.in).samples.length;
       const bar = progress('corrupt', n, 'images');
       try {
         const r = await corruptFolder({
           input: f.in,
           out: f.out,
-          corruptions: f.corruptions?.split(',').map((s) => s.trim()).filter(Boolean),
+          corruptions,
           severities: f.severities !== undefined ? parseSeverities(f.severities) : undefined,
           seed: intFlag('--seed', f.seed, 0, 0),
           size: intFlag('--size', f.size, 224, 0),

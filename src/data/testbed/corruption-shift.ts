@@ -1,0 +1,81 @@
+// An ImageNet-C-style shift of a built testbed's reference: every reference eval image (and its -full set) gets
+// one of the benchmark corruptions, drawn per image, at one severity, written as eval/<reference>-corrupted and
+// listed in testbed.json as a synthetic shift. Images are corrupted at 224 px (the scale the corruption
+// parameters are defined at: upsampled with Pillow's bilinear filter) and resized back to their own size.
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { corruptImage, CORRUPTION_NAMES } from '../images/corruptions/index.js';
+import { pillowResize } from '../images/corruptions/filters.js';
+import { writeJsonAtomic } from '../../util/fs.js';
+import { InputError } from '../../util/errors.js';
+import { Rng } from '../../util/rng.js';
+import { MANIFEST_FILE, readTestbedManifest, type TestbedEvalSet } from './manifest.js';
+
+export const CORRUPTED_SUFFIX = '-corrupted';
+const FULL = '-full';
+
+export interface CorruptionShiftOptions {
+  /** Severity 1…5 (default 3, the middle of the benchmark's range). */
+  severity?: number;
+  /** Corruptions drawn from (default the 15 of the benchmark). */
+  corruptions?: string[];
+  seed?: number;
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+async function corruptOne(png: Uint8Array, name: string, severity: number, rng: Rng): Promise<Buffer> {
+  const { data, info } = await sharp(png).flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const S = 224;
+  const up = info.width === S && info.height === S ? rgb : pillowResize(rgb, info.width, info.height, S, S, 'bilinear');
+  const bad = await corruptImage(up, S, S, name, severity, rng);
+  const back = info.width === S && info.height === S ? bad : pillowResize(bad, S, S, info.width, info.height, 'bilinear');
+  return sharp(back, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
+}
+
+async function corruptSet(tb: string, src: TestbedEvalSet, name: string, o: Required<CorruptionShiftOptions>): Promise<TestbedEvalSet> {
+  const from = join(tb, src.dir);
+  const stage = join(tb, 'eval', `.tmp-${name}`);
+  await fsp.rm(stage, { recursive: true, force: true });
+  const lines: string[] = [];
+  const drawn: Record<string, string> = {};
+  const dirs = (await fsp.readdir(from, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  for (const dir of dirs) {
+    await fsp.mkdir(join(stage, dir), { recursive: true });
+    for (const f of (await fsp.readdir(join(from, dir))).filter((f) => f.endsWith('.png')).sort()) {
+      const rel = `${dir}/${f}`;
+      const rng = new Rng(createHash('sha256').update(`${o.seed}\u0000${name}\u0000${rel}`).digest().readBigUInt64LE(0));
+      const corruption = o.corruptions[rng.int(o.corruptions.length)]!;
+      const png = await corruptOne(await fsp.readFile(join(from, rel)), corruption, o.severity, rng);
+      await fsp.writeFile(join(stage, rel), png);
+      lines.push(`${rel}\t${sha256(png)}\n`);
+      drawn[rel] = corruption;
+    }
+  }
+  for (const f of ['classes.json', 'classnames.json']) await fsp.copyFile(join(from, f), join(stage, f)).catch(() => undefined);
+  await fsp.writeFile(join(stage, 'corruptions.json'), JSON.stringify({ severity: o.severity, seed: o.seed, images: drawn }, null, 1) + '\n');
+  const target = join(tb, 'eval', name);
+  await fsp.rm(target, { recursive: true, force: true });
+  await fsp.rename(stage, target);
+  return { ...src, name, role: 'shift', kind: 'synthetic', dir: `eval/${name}`, images: lines.length, sha256: sha256(lines.sort().join('')) };
+}
+
+/** Writes `<reference>-corrupted` (and its -full variant) into the testbed at `tb` and lists them in testbed.json. */
+export async function addCorruptionShift(tb: string, opts: CorruptionShiftOptions = {}): Promise<TestbedEvalSet[]> {
+  const o = { severity: opts.severity ?? 3, corruptions: opts.corruptions ?? CORRUPTION_NAMES.slice(0, 15), seed: opts.seed ?? 0 };
+  if (!Number.isInteger(o.severity) || o.severity < 1 || o.severity > 5) throw new InputError('--severity', `${o.severity} is not 1 … 5`);
+  for (const c of o.corruptions) if (!(CORRUPTION_NAMES as readonly string[]).includes(c)) throw new InputError('--corruptions', `unknown corruption '${c}'`);
+  const manifest = readTestbedManifest(tb);
+  const name = manifest.reference + CORRUPTED_SUFFIX;
+  const added: TestbedEvalSet[] = [];
+  for (const src of manifest.eval.filter((e) => e.name === manifest.reference || e.name === manifest.reference + FULL))
+    added.push(await corruptSet(tb, src, src.full ? name + FULL : name, o));
+  const names = new Set(added.map((a) => a.name));
+  manifest.eval = [...manifest.eval.filter((e) => !names.has(e.name)), ...added];
+  if (!manifest.shifts.includes(name)) manifest.shifts.push(name);
+  await writeJsonAtomic(join(tb, MANIFEST_FILE), manifest);
+  return added;
+}
