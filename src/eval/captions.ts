@@ -1,8 +1,9 @@
 // Image–caption sets for retrieval: COCO's captions format (what torchvision's CocoCaptions and CLIP_benchmark
 // read: {images: [{id, file_name}], annotations: [{image_id, caption}]}) and the Karpathy-split format used for
 // COCO and Flickr30k ({images: [{filename, filepath?, split, sentences: [{raw}]}]}, one split).
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readTestbedManifest } from '../data/testbed/index.js';
 import { InputError } from '../util/errors.js';
 
 export interface CaptionedImage {
@@ -11,7 +12,9 @@ export interface CaptionedImage {
 }
 
 export interface CaptionSet {
-  format: 'coco' | 'karpathy';
+  format: 'coco' | 'karpathy' | 'testbed';
+  /** Dataset name when the set has one of its own (the testbed's: `<reference>-retrieval`). */
+  name?: string;
   images: CaptionedImage[];
 }
 
@@ -72,4 +75,28 @@ export function readCaptionSet(file: string, imagesDir: string, split = 'test'):
   if (images.length === 0) throw new InputError(file, 'no images');
   if (!images.some((im) => im.captions.length > 0)) throw new InputError(file, 'no captions');
   return { format: karpathy ? 'karpathy' : 'coco', images };
+}
+
+/**
+ * The testbed's retrieval set: the first view (sorted) of every class of the reference eval set, captioned
+ * from its concept's annotations the way the training sources caption (the CLDR name, its alt-text form, the
+ * emojibase label with its group, and group / subgroup: label). One image per concept, so a caption names
+ * exactly one image.
+ */
+export function testbedCaptionSet(tbDir: string): CaptionSet {
+  const m = readTestbedManifest(tbDir);
+  const ref = m.eval.find((e) => e.name === m.reference);
+  if (!ref) throw new InputError(tbDir, `testbed.json lists no eval set for its reference '${m.reference}'`);
+  const byDir = new Map(m.concepts.map((c) => [c.dir, c]));
+  const root = join(resolve(tbDir), ref.dir);
+  const images: CaptionedImage[] = [];
+  for (const dir of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    const c = byDir.get(dir);
+    if (!c) throw new InputError(join(root, dir), 'class folder is not a concept of testbed.json');
+    const first = readdirSync(join(root, dir)).filter((f) => f.endsWith('.png')).sort()[0];
+    if (first === undefined) continue;
+    images.push({ file: join(root, dir, first), captions: [c.name, `${c.name} emoji`, `${c.label}, ${c.group}`, `${c.group} / ${c.subgroup}: ${c.label}`] });
+  }
+  if (images.length === 0) throw new InputError(root, 'no images');
+  return { format: 'testbed', name: `${m.reference}-retrieval`, images };
 }

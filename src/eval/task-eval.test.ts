@@ -66,6 +66,27 @@ describe('evaluateRetrieval', () => {
   });
 });
 
+describe('the testbed retrieval set', () => {
+  it('one image per reference class, captioned from its concept; the stub retrieves by class name', async () => {
+    const tb = join(root, 'tb');
+    const concepts = NAMES.map((n, i) => ({ hexcode: `1F${i}`, dir: `1f${i}`, emoji: 'x', name: n, label: `${n} label`, group: 'Colors', subgroup: 'basic' }));
+    for (const [i, n] of NAMES.entries()) {
+      await writeColorPng(join(tb, 'eval', 'noto-v1', `1f${i}`, '0.png'), COLORS[n]!);
+      await writeColorPng(join(tb, 'eval', 'noto-v1', `1f${i}`, '1.png'), COLORS[NAMES[(i + 1) % 3]!]!); // later views are not used
+    }
+    const ev = { name: 'noto-v1', iconSet: 'noto-v1', role: 'reference', kind: 'natural', full: false, dir: 'eval/noto-v1', classes: 3, viewsPerClass: 2, images: 6, sha256: 'x' };
+    writeFileSync(join(tb, 'testbed.json'), JSON.stringify({
+      version: 1, generator: 't', args: { imageSize: 16, misaligned: 0, seed: 0, concepts: 3, perConcept: 1, evalViews: 2, evalViewsFull: 1, shardSize: 1 },
+      packages: {}, concepts, classes: concepts.map((c) => c.hexcode), classSelection: { seed: 0, count: 3, rule: 't' }, reference: 'noto-v1', shifts: [], sources: [], eval: [ev],
+    }));
+    const { result } = await evaluateRetrieval({ evalModel: model(), testbed: tb, decodeThreads: 0 });
+    expect(result).toMatchObject({ dataset: 'noto-v1-retrieval', n_images: 3, n_texts: 12, captions_format: 'testbed' });
+    // Every caption names its colour; every image is its colour: perfect retrieval both ways (ties within a class go to its first caption).
+    expect((result.metrics as Record<string, number>)['image_retrieval_recall@1']).toBe(1);
+    expect((result.metrics as Record<string, number>)['text_retrieval_recall@1']).toBe(1);
+  });
+});
+
 describe('evaluateLinearProbe', () => {
   it('fits the head on train features and scores test: separable colours give lp_acc1 = 1', async () => {
     const { result } = await evaluateLinearProbe({ evalModel: model(), train: join(root, 'probe', 'train'), test: join(root, 'probe', 'test'), decodeThreads: 0, valProportion: 0.25 });

@@ -30,6 +30,8 @@ export interface TaskFlags {
   seed?: string;
   annotations?: string;
   voc?: string;
+  suite?: string;
+  dataRoot?: string;
   templates?: string;
 }
 
@@ -62,8 +64,9 @@ export async function runTask(task: Exclude<Task, 'zeroshot-classification'>, f:
       : task === 'retrieval'
       ? await evaluateRetrieval({
           ...common,
-          images: need('--images', f.images, task),
-          captions: need('--captions', f.captions, task),
+          ...(f.suite === 'testbed'
+            ? { testbed: need('--data-root', f.dataRoot, task) }
+            : { images: need('--images', f.images, task), captions: need('--captions', f.captions, task) }),
           split: f.split,
           recallK: f.recallK?.split(',').map((k) => intFlag('--recall-k', k.trim(), 1)),
         })
