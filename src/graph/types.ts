@@ -35,10 +35,6 @@ export function numel(s: Shape, what = 'shape'): number {
   return n;
 }
 
-export function isStatic(s: Shape): s is readonly number[] {
-  return s.every((d) => typeof d === 'number');
-}
-
 /** Numpy broadcasting of two shapes; `null` if they do not broadcast. */
 export function broadcastShapes(a: Shape, b: Shape): Dim[] | null {
   const n = Math.max(a.length, b.length);

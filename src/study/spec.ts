@@ -1,6 +1,6 @@
 // The study spec: a YAML/JSON file naming the data designs, sizes, model, training budget, seeds, evaluation
 // suite and analysis. Owns the zod schema, the reader, and the cross-entry checks run before any job starts.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -213,6 +213,3 @@ export function looksLikePath(s: string): boolean {
   return s.includes('/') || s.endsWith('.safetensors') || s.endsWith('.pt');
 }
 
-export function checkPathExists(where: string, p: string, what: string): void {
-  if (!existsSync(p)) throw new InputError(where, `${what} ${p} does not exist`);
-}

@@ -52,10 +52,6 @@ export function addMat(a: Mat, b: Mat, cb = 1): Mat {
   return a.map((row, i) => row.map((v, j) => v + cb * b[i]![j]!));
 }
 
-export function scaleMat(a: Mat, c: number): Mat {
-  return a.map((row) => row.map((v) => v * c));
-}
-
 export function matVec(m: Mat, v: Vec): Vec {
   return m.map((row) => dot(row, v));
 }

@@ -64,17 +64,6 @@ export function newReadStats(): ReadStats {
   };
 }
 
-/** Adds `b`'s counters into `a`. */
-export function mergeReadStats(a: ReadStats, b: ReadStats): ReadStats {
-  for (const k of Object.keys(a) as (keyof ReadStats)[]) a[k] += b[k];
-  return a;
-}
-
-/** Total samples skipped for any reason. */
-export function skippedSamples(s: ReadStats): number {
-  return s.missingImage + s.missingCaption + s.badCaptionEncoding + s.corruptImages;
-}
-
 /** One line such as `read 3 shards, 2,990 samples; skipped: truncatedShards=1 missingCaption=2`. */
 export function formatReadStats(s: ReadStats): string {
   const skipped = (Object.keys(s) as (keyof ReadStats)[]).filter((k) => k !== 'shards' && k !== 'samples' && s[k] > 0);

@@ -46,9 +46,6 @@ export const FULL_SUFFIX = '-full';
 export const ICON_SETS = [...TRAINING_SOURCES, REFERENCE_SET, ...NATURAL_SHIFTS] as const;
 export type IconSetName = (typeof ICON_SETS)[number];
 
-/** Annotation packages (text side) read by the testbed. */
-export const ANNOTATION_PACKAGES = ['cldr-annotations-full', 'emojibase-data'] as const;
-
 /** Size of the fixed evaluation class subset (the "ImageNet-100"). */
 export const EVAL_CLASS_COUNT = 100;
 /** Seed of the class-subset selection. Fixed: it does not follow `--seed`, so every build has the same classes. */

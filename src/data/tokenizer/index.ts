@@ -11,7 +11,6 @@ export { cleanText } from './clean.js';
 
 export const SOT_TOKEN = 49406;
 export const EOT_TOKEN = 49407;
-export const VOCAB_SIZE = 49408;
 export const DEFAULT_CONTEXT_LENGTH = 77;
 
 export interface ClipTokenizer {

@@ -2,7 +2,7 @@
 import { GraphError } from '../../util/errors.js';
 import { defineOp } from '../registry.js';
 import type { Tensor } from '../graph.js';
-import { type Dim, type Shape, type TensorType, isFloat, normAxis, shapeStr, broadcastShapes, sameShape } from '../types.js';
+import { type Dim, type TensorType, isFloat, normAxis, shapeStr, broadcastShapes, sameShape } from '../types.js';
 
 /** Reshape target entries: a size, 0 = copy the input's dim at this position, -1 = infer (at most one). */
 function reshapeInfer(x: TensorType, target: readonly number[]): Dim[] {
@@ -339,7 +339,6 @@ export function argmax(x: Tensor, axis: number): Tensor {
   return x.graph.apply('argmax', [x], { axis })[0]!;
 }
 
-export const unsqueezeShape = (s: Shape, axis: number): Dim[] => [...s.slice(0, axis), 1, ...s.slice(axis)];
 export { isFloat };
 
 /** Insert size-1 axes at `axes` (positions in the output). */
