@@ -42,6 +42,9 @@ export function classificationMetrics(logits: Float32Array, labels: ArrayLike<nu
   const n = labels.length;
   if (n < 1) throw new RangeError('classificationMetrics: no samples');
   if (logits.length !== n * c) throw new RangeError(`classificationMetrics: logits hold ${logits.length} values, want ${n}×${c}`);
+  // NaN compares false with everything: a NaN logit would rank first and score as correct.
+  for (let i = 0; i < logits.length; i++)
+    if (!Number.isFinite(logits[i]!)) throw new RangeError(`classificationMetrics: logit ${logits[i]} in row ${Math.floor(i / c)}`);
   const k5 = Math.min(5, c);
   let correct1 = 0;
   let correct5 = 0;

@@ -2,6 +2,8 @@
 // members' zero-shot logits (100 × cosine with the head) by weight; then project head logits onto the
 // dataset's classes (max over each class's head columns) and count unreadable images.
 import { normalizeRows } from '../models/encoders.js';
+import { InputError } from '../util/errors.js';
+import { findNonFinite, formatNonFinite } from '../util/finite.js';
 import { decodeBatches, type DecodePool } from './decode.js';
 import { readImageFolder } from './image-folder.js';
 import type { EvalModel } from './model.js';
@@ -124,6 +126,11 @@ export async function scoreDataset(spec: DatasetSpec, o: ScoreOptions): Promise<
           const te = performance.now();
           const emb = await m.model.encodeImages(packed, rows.length);
           encodeMs += performance.now() - te;
+          const bad = findNonFinite(emb);
+          if (bad) {
+            const file = files[rows[Math.floor(bad.index / D)]!]!;
+            throw new InputError(spec.name, `model ${m.model.id}: image features are not finite (${formatNonFinite(bad)}; first image ${file}): the model is broken`);
+          }
           const feats = normalizeRows(emb, D);
           addLogits(all, rows, feats, m.head.weights, H, D, ZERO_SHOT_LOGIT_SCALE * m.weight);
         }

@@ -7,6 +7,7 @@ import type { Device } from '../runtime/index.js';
 import { packageRoot } from '../util/assets.js';
 import { withDirLock } from '../util/dir-lock.js';
 import { InputError } from '../util/errors.js';
+import { findNonFinite, formatNonFinite } from '../util/finite.js';
 import { DecodePool } from './decode.js';
 import { aggregateImagenetC, IMAGENET_C, readCorruptionBaseline, type CorruptionBaseline, type CorruptionTable } from './imagenet-c.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
@@ -205,7 +206,10 @@ function toResult(s: DatasetScores, id: Identity, templates: TemplateSet, ref: D
   const { spec } = s;
   if (s.n === 0) throw new InputError(spec.root, `no readable images: all ${s.nFiles} files failed to decode (first: ${s.skipped[0]?.file}: ${s.skipped[0]?.reason})`);
   const C = spec.classes.length;
-  const m = classificationMetrics(classLogits(s.headLogits, s.n, spec.headClassnames.length, spec.classes), s.labels, C);
+  const logits = classLogits(s.headLogits, s.n, spec.headClassnames.length, spec.classes);
+  const bad = findNonFinite(logits);
+  if (bad) throw new InputError(spec.name, `logits of ${id.model} are not finite (${formatNonFinite(bad)}): no result is written`);
+  const m = classificationMetrics(logits, s.labels, C);
   const names = spec.classes.map((c) => c.name);
   const result: Record<string, unknown> = {
     model: id.model,

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { getTokenizer } from '../data/tokenizer/index.js';
 import { normalizeRows } from '../models/encoders.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
+import { InputError } from '../util/errors.js';
+import { findNonFinite, formatNonFinite } from '../util/finite.js';
 import { warn } from '../util/log.js';
 import { fillTemplate, type TemplateSet } from './templates.js';
 
@@ -112,7 +114,8 @@ export async function zeroShotHead(opts: ZeroShotHeadOptions): Promise<ZeroShotH
   const name = opts.cache ? cacheName(opts.cache, classnames, templates, model.contextLength) : '';
   if (opts.cache) {
     const hit = await readCached(opts.cache, name, C, D);
-    if (hit) return { classnames, dim: D, weights: hit, cached: true };
+    // A damaged cache entry is rebuilt, never used.
+    if (hit && findNonFinite(hit) === null) return { classnames, dim: D, weights: hit, cached: true };
   }
   const T = templates.templates.length;
   const texts = classnames.flatMap((c) => templates.templates.map((t) => fillTemplate(t, c)));
@@ -122,6 +125,8 @@ export async function zeroShotHead(opts: ZeroShotHeadOptions): Promise<ZeroShotH
   for (let start = 0; start < texts.length; start += batch) {
     const chunk = texts.slice(start, start + batch);
     const emb = normalizeRows(await model.encodeTexts(tokenizer.tokenize(chunk, model.contextLength), chunk.length), D);
+    const bad = findNonFinite(emb);
+    if (bad) throw new InputError('zero-shot head', `text features are not finite (${formatNonFinite(bad)}; first text "${chunk[Math.floor(bad.index / D)]}"): the model is broken`);
     for (let r = 0; r < chunk.length; r++) {
       const cls = Math.floor((start + r) / T);
       for (let j = 0; j < D; j++) sums[cls * D + j]! += emb[r * D + j]!;

@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../util/errors.js';
+import { findNonFinite, findNonFiniteHalf, formatNonFinite, type NonFinite } from '../util/finite.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { configJson, loadModelConfig, parseModelConfig, type ClipConfig } from './config.js';
 import { writeSafetensors, type NamedTensor } from './safetensors.js';
@@ -57,9 +58,30 @@ export function matchStateDict(
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new InputError(file, `key '${name}': shape [${t.shape.join(', ')}] in the checkpoint, the model expects [${shape.join(', ')}]`);
     }
+    checkTensorValues(file, name, t);
     out.set(name, t);
   }
   return out;
+}
+
+const FLOAT_DTYPES = new Set(['F32', 'F64', 'F16', 'BF16']);
+const INT_DTYPES = new Set(['I64', 'I32', 'U8']);
+
+/**
+ * A model tensor must have the kind of dtype its name calls for (a float tensor relabelled I32 has the same
+ * size and would be read as integers) and, if float, hold only finite values (a NaN weight makes every logit
+ * NaN, and NaN logits score as correct).
+ */
+export function checkTensorValues(file: string, name: string, t: NamedTensor): void {
+  const wantInt = name.endsWith('.num_batches_tracked');
+  if (wantInt ? !INT_DTYPES.has(t.dtype) : !FLOAT_DTYPES.has(t.dtype))
+    throw new InputError(file, `tensor '${name}' has dtype ${t.dtype}; a${wantInt ? 'n integer' : ' floating-point'} tensor is expected here`);
+  if (wantInt) return;
+  let bad: NonFinite | null;
+  if (t.dtype === 'F16' || t.dtype === 'BF16') bad = findNonFiniteHalf(t.data as Uint16Array, t.dtype === 'BF16');
+  else if (t.dtype === 'F64') bad = findNonFinite(Float32Array.from(t.data as Float64Array)); // beyond float32's range is infinite too
+  else bad = findNonFinite(t.data as Float32Array);
+  if (bad) throw new InputError(file, `tensor '${name}' holds ${formatNonFinite(bad)}: the weights are broken (refusing to evaluate, export or train from them)`);
 }
 
 /** The weights file of a checkpoint given as a file or a directory. */

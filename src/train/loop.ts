@@ -20,7 +20,7 @@ import { buildTrainGraph, initialTrainState } from './train-graph.js';
 import { expectedStateDict, NUM_BATCHES } from './state-dict.js';
 import { cosineLr } from './schedule.js';
 import { checkTrainData } from './data-check.js';
-import { readTrainCheckpoint, writeTrainCheckpoint } from './run-checkpoint.js';
+import { readTrainCheckpoint, writeTrainCheckpoint, type TrainerState } from './run-checkpoint.js';
 import {
   checkResumeParams, mergeResumeOptions, resolveParams, validateOptions,
   type ResolvedParams, type StepLog, type TrainOptions,
@@ -166,6 +166,7 @@ async function openRun(plan: RunPlan): Promise<OpenRun> {
   if (plan.resuming) {
     const ck = await readTrainCheckpoint(P.latest, cfg, tg.trainable);
     if (ck.trainer.seed !== params.seed) throw new InputError(P.latest, `seed ${ck.trainer.seed} differs from ${params.seed}`);
+    checkTrainerState(P, ck.trainer, params);
     ({ values, moments, numBatches } = ck);
     ({ step: startStep, samplesSeen, position } = ck.trainer);
   }
@@ -360,6 +361,25 @@ async function resolveModel(o: TrainOptions, needInit: boolean): Promise<{ cfg: 
   const weights = new Map<string, Float32Array>();
   for (const [name, t] of matched) if (!name.endsWith(NUM_BATCHES)) weights.set(name, Float32Array.from(toFloat32(t).data));
   return { cfg, modelName, initWeights: weights };
+}
+
+/**
+ * The trainer state of a checkpoint must agree with itself, the run's settings and its log: a step beyond the
+ * run's end, or one the data position and the log never reached, would make --resume report work never done.
+ */
+function checkTrainerState(P: ReturnType<typeof runPaths>, t: TrainerState, params: ResolvedParams): void {
+  const bad = (why: string): never => {
+    throw new InputError(P.latest, `trainer state does not add up (${why}): not a checkpoint of this run; start a new --out`);
+  };
+  if (t.step > params.total_steps) bad(`step ${t.step} is past the run's ${params.total_steps} steps`);
+  if (t.position.batches !== t.step) bad(`step ${t.step} but the data position is after batch ${t.position.batches}`);
+  if (t.position.samples !== t.samplesSeen) bad(`samples_seen ${t.samplesSeen} but the data position delivered ${t.position.samples}`);
+  if (t.samplesSeen !== t.step * params.batch_size) bad(`samples_seen ${t.samplesSeen} is not ${t.step} steps × batch ${params.batch_size}`);
+  if (t.epoch !== Math.floor(t.step / params.steps_per_epoch)) bad(`epoch ${t.epoch} for step ${t.step} at ${params.steps_per_epoch} steps per epoch`);
+  if (existsSync(P.log)) {
+    const logged = readFileSync(P.log, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+    if (logged < t.step) bad(`log.jsonl records ${logged} steps, the checkpoint claims ${t.step}`);
+  }
 }
 
 /** Removes temp files a killed run left behind and cuts log.jsonl back to the step we start from. */

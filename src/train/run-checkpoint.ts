@@ -2,7 +2,7 @@
 // (`adamw.m.<p>`, `adamw.v.<p>`) and the trainer state (step, samples, data position, seed) as `trainer.*`
 // metadata. `loadClipModel` drops the non-model keys, so a checkpoint is also a model to evaluate or fine-tune.
 import { readSafetensors, serializeSafetensors, toFloat32, type NamedTensor } from '../models/safetensors.js';
-import { matchStateDict } from '../models/checkpoint.js';
+import { checkTensorValues, matchStateDict } from '../models/checkpoint.js';
 import { isTrainerKey } from '../models/load.js';
 import { stateName } from '../nn/adamw.js';
 import { parseDataPosition, type DataPosition } from '../data/loader/index.js';
@@ -69,7 +69,10 @@ export async function readTrainCheckpoint(file: string, cfg: ClipArch, trainable
   const model = new Map<string, NamedTensor>();
   const moments = new Map<string, Float32Array>();
   for (const [k, t] of tensors) {
-    if (k.startsWith('adamw.')) moments.set(k, toFloat32(t).data);
+    if (k.startsWith('adamw.')) {
+      checkTensorValues(file, k, t);
+      moments.set(k, toFloat32(t).data);
+    }
     else if (!isTrainerKey(k)) model.set(k, t);
   }
   const matched = matchStateDict(file, model, expectedStateDict(cfg).shapes);
