@@ -14,7 +14,7 @@ import { loadClipModel } from '../../src/models/load.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../../src/models/safetensors.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot-eval.js';
 import { classificationMetrics } from '../../src/eval/metrics.js';
-import { stubModel, writeColorPng } from '../../src/eval/fixtures/stub-model.js';
+import { stubModel, writeColorPng } from '../support/stub-model.js';
 import { trainClip } from '../../src/train/loop.js';
 import { ShardWriter } from '../../src/data/shards/writer.js';
 import { syntheticSample } from '../../src/data/shards/synthetic.js';

@@ -119,3 +119,16 @@ export function guardedLookup(allowPrivateHosts: boolean, isRefused: (ip: string
     });
   };
 }
+
+/** `url` with any user name and password removed (what is stored and printed never carries credentials). */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return url;
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+  }
+}

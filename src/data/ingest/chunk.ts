@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { shardName, writeShard, type ShardSample } from '../shards/writer.js';
+import { withoutCredentials } from './address-policy.js';
 import { fetchImage, type FetchOptions } from './fetcher.js';
 import { acceptableContentType, resizeToJpeg, sniffImageFormat } from './image-check.js';
 import { inside, statsName } from './out-dir.js';
@@ -46,7 +47,7 @@ function noSample(rowIndex: number, ev: RowEvent, status: RowRecord['status'], r
   const r = ev.kind === 'row' ? ev.row : null;
   return {
     key: sampleKey(rowIndex),
-    url: r?.url ?? null,
+    url: r ? withoutCredentials(r.url) : null,
     caption: r?.caption ?? null,
     status,
     error_message: reason,
@@ -84,8 +85,8 @@ async function ingestRow(ctx: RunContext, stats: ShardStats, rowIndex: number, e
     source: ctx.source,
     id,
     row: rowIndex,
-    url,
-    ...(f.finalUrl !== url ? { final_url: f.finalUrl } : {}),
+    url: withoutCredentials(url),
+    ...(f.finalUrl !== url ? { final_url: withoutCredentials(f.finalUrl) } : {}),
     caption,
     width: r.width,
     height: r.height,

@@ -11,7 +11,7 @@ import { withDirLock } from '../../util/dir-lock.js';
 import { progress as makeProgress } from '../../util/progress.js';
 import { ingestChunk, limiter, type RunContext } from './chunk.js';
 import { resolveOptions, type IngestOptions, type ResolvedOptions } from './options.js';
-import { assembleStats, checkRunConfig, doneStats, removeStaleTemps, type RunTiming } from './out-dir.js';
+import { assembleStats, checkRunConfig, doneStats, removeStaleTemps, sha256File, type RunTiming } from './out-dir.js';
 import { listMetadataFiles, readSource } from './sources.js';
 import { mergeStats, type OverallStats, type ShardStats } from './stats.js';
 import type { RowEvent } from './types.js';
@@ -42,6 +42,7 @@ export async function prepareOut(opts: IngestOptions, { r, files, out }: Inputs)
     caption_col: opts.captionCol ?? null,
     min_similarity: opts.minSimilarity ?? null,
     max_punsafe: opts.maxPunsafe ?? null,
+    metadata_sha256: await Promise.all(files.map(sha256File)),
   });
   await removeStaleTemps(out, (i) => i % r.chunk.count === r.chunk.index);
 }

@@ -1,6 +1,7 @@
 // The ingest output directory: paths kept inside --out, the run config a rerun must repeat, stale temp files,
 // which shards are done, and the assembly of cliplab/stats.json from the per-shard stats on disk.
-import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs.js';
@@ -17,6 +18,8 @@ export interface RunConfig {
   caption_col: string | null;
   min_similarity: number | null;
   max_punsafe: number | null;
+  /** sha256 of each metadata file: a rerun with other content under the same names is refused. */
+  metadata_sha256: string[];
 }
 
 /** cliplab's own files under --out: the run config and the overall stats (img2dataset's tools parse every
@@ -35,6 +38,17 @@ export function inside(out: string, name: string): string {
 
 export function statsName(tar: string): string {
   return tar.replace(/\.tar$/, '_stats.json');
+}
+
+/** The sha256 of a metadata file (what a rerun is checked against: content, not names). */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  } catch (e) {
+    throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return h.digest('hex');
 }
 
 /**
@@ -56,6 +70,11 @@ export async function checkRunConfig(out: string, cfg: RunConfig): Promise<void>
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(path, `unreadable: ${(e as Error).message}`);
   }
   if (prev) {
+    if (!Array.isArray(prev.metadata_sha256))
+      throw new InputError('--out', `${out} holds an ingest that did not record its metadata's content hashes, so a rerun cannot check it was made from these files: use a new --out`);
+    const changed = cfg.metadata.findIndex((_, i) => prev.metadata[i] === cfg.metadata[i] && prev.metadata_sha256[i] !== cfg.metadata_sha256[i]);
+    if (changed >= 0)
+      throw new InputError('--metadata', `${cfg.metadata[changed]} is not the file ${out} was ingested from (sha256 ${cfg.metadata_sha256[changed]!.slice(0, 12)}…, was ${String(prev.metadata_sha256[changed]).slice(0, 12)}…): use a new --out, or the original file`);
     for (const k of Object.keys(cfg) as (keyof RunConfig)[]) {
       // A key an earlier version did not record had its default (null).
       if (JSON.stringify(prev[k] ?? null) !== JSON.stringify(cfg[k])) {

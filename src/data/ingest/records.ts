@@ -36,8 +36,14 @@ function countError(expected: number, fields: string[], line: string, sep: strin
 export async function* tsvRecords(path: string, spec: TsvSpec): AsyncGenerator<RawRecord> {
   let names: string[] | null = spec.header === 'required' ? null : (spec.names ?? null);
   let first = true;
-  for await (const { text, lineNo } of readLines(path)) {
+  for await (const { text, lineNo, error } of readLines(path)) {
     const where = `${path}:line ${lineNo}`;
+    if (error !== undefined) {
+      if (first && spec.header === 'required') throw new InputError(where, `header: ${error}`);
+      first = false;
+      yield { where, error };
+      continue;
+    }
     if (text === '') continue;
     const fields = splitTsv(text);
     if (first) {
@@ -70,8 +76,13 @@ export async function* tsvRecords(path: string, spec: TsvSpec): AsyncGenerator<R
 
 export async function* csvRecords(path: string): AsyncGenerator<RawRecord> {
   let names: string[] | null = null;
-  for await (const { fields, lineNo } of readCsvRecords(path)) {
+  for await (const { fields, lineNo, error } of readCsvRecords(path)) {
     const where = `${path}:line ${lineNo}`;
+    if (error !== undefined) {
+      if (names === null) throw new InputError(where, `header: ${error}`);
+      yield { where, error };
+      continue;
+    }
     if (names === null) {
       names = fields.map((f) => f.trim());
       if (names.length === 1 && fields[0]!.includes('\t')) {

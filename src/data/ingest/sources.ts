@@ -314,7 +314,7 @@ async function* fileEvents(path: string, source: SourceName, opts: AdapterOption
     new InputError(path, `${what} of ${source} metadata (first: ${held[0]!.where}: ${(held[0] as { reason: string }).reason})`);
   for await (const r of records) {
     rowNo++;
-    const ev: RowEvent = 'error' in r ? { kind: 'bad', where: r.where, reason: r.error } : map(r.record, r.where, rowNo);
+    const ev = boundCaption('error' in r ? { kind: 'bad', where: r.where, reason: r.error } : map(r.record, r.where, rowNo));
     if (usable) {
       yield ev;
       continue;
@@ -327,6 +327,16 @@ async function* fileEvents(path: string, source: SourceName, opts: AdapterOption
     } else if (held.length >= ALL_BAD_LOOKAHEAD) throw allBad(`the first ${held.length} rows are all bad rows`);
   }
   if (held.length > 0) throw allBad(`every row (${held.length}) is a bad row`);
+  if (rowNo === 0) throw new InputError(path, `no data rows: an empty ${source} metadata file`);
+}
+
+/** Longest caption kept, in UTF-8 bytes: CLIP reads 77 tokens; a longer one is a bad row, not a stored burden. */
+export const MAX_CAPTION_BYTES = 64 * 1024;
+
+function boundCaption(ev: RowEvent): RowEvent {
+  if (ev.kind !== 'row') return ev;
+  const n = Buffer.byteLength(ev.row.caption);
+  return n <= MAX_CAPTION_BYTES ? ev : { kind: 'bad', where: ev.where, reason: `caption is ${n} bytes, over the ${MAX_CAPTION_BYTES}-byte limit` };
 }
 
 /**

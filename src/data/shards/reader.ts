@@ -3,7 +3,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
 import tar from 'tar-stream';
-import type { ImageExt } from './writer.js';
+import { MAX_MEMBER_BYTES, type ImageExt } from './writer.js';
 
 /** A tar member being read (tar-stream's `Source`, which its types do not export). */
 type Entry = AsyncIterable<unknown> & { header: tar.Header; resume(): unknown };
@@ -172,7 +172,7 @@ function readMember(entry: Entry, max: number): Promise<Buffer | null> {
  */
 export async function* readShard(path: string, opts: ReadOptions = {}): AsyncGenerator<ShardRecord> {
   const stats = opts.stats ?? newReadStats();
-  const max = opts.maxMemberBytes ?? 64 * 1024 * 1024;
+  const max = opts.maxMemberBytes ?? MAX_MEMBER_BYTES;
   try {
     await fsp.access(path);
   } catch {

@@ -43,6 +43,9 @@ const encoder = new TextEncoder();
 
 export const IMAGE_EXTS: readonly ImageExt[] = ['jpg', 'png', 'webp'];
 
+/** Largest member written, and the reader's default limit: nothing a shard holds is dropped on reading. */
+export const MAX_MEMBER_BYTES = 64 * 1024 * 1024;
+
 /** Shard file name for index `i`: `<prefix>000000.tar`. */
 export function shardName(prefix: string, index: number): string {
   return `${prefix}${String(index).padStart(6, '0')}.tar`;
@@ -88,6 +91,8 @@ class OpenShard {
   }
 
   private entry(name: string, data: Uint8Array): Promise<void> {
+    if (data.byteLength > MAX_MEMBER_BYTES)
+      return Promise.reject(new InputError(`sample member ${name}`, `${data.byteLength} bytes, over the ${MAX_MEMBER_BYTES}-byte limit of a shard member`));
     return new Promise((resolve, reject) => {
       this.pack.entry({ name, size: data.byteLength, type: 'file', ...FIXED }, Buffer.from(data.buffer, data.byteOffset, data.byteLength), (err) =>
         err ? reject(err) : resolve(),
