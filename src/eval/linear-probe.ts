@@ -45,7 +45,8 @@ export class ProbeTrainer {
   ) {}
 
   static async create(opts: ProbeOptions): Promise<ProbeTrainer> {
-    const o = { lr: 0.1, epochs: 10, batchSize: 64, seed: 0, threads: 1, ...opts };
+    // `??`, not a spread: callers pass unset options as undefined, which a spread would keep (lr NaN, NaN weights).
+    const o = { ...opts, lr: opts.lr ?? 0.1, epochs: opts.epochs ?? 10, batchSize: opts.batchSize ?? 64, seed: opts.seed ?? 0, threads: opts.threads ?? 1 };
     const g = new Graph('linear_probe_step');
     const ps = new ParamStore(g);
     const x = g.input('x', ['B', o.dim]);
