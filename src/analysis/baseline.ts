@@ -1,6 +1,7 @@
 // The baseline line that effective robustness is measured against: fitted on chosen designs' models,
 // on pairs of (reference, shift) accuracies from a file, or taken as fitted lines from a file.
 import { existsSync, readFileSync } from 'node:fs';
+import { canonicalDataset } from '../eval/dataset-names.js';
 import { InputError } from '../util/errors.js';
 import type { Point } from './trend-line.js';
 import { type Transform, transformAccuracy } from './transform.js';
@@ -48,8 +49,8 @@ export function readBaselineFile(file: string, t: Transform): BaselineFileConten
   const points = new Map<string, Point[]>();
   const lines = new Map<string, { slope: number; intercept: number }>();
   const addPair = (row: Record<string, unknown>, where: string): void => {
-    const dataset = row.dataset;
-    if (typeof dataset !== 'string' || dataset === '') throw new InputError(where, 'missing field dataset');
+    if (typeof row.dataset !== 'string' || row.dataset === '') throw new InputError(where, 'missing field dataset');
+    const dataset = canonicalDataset(row.dataset);
     const r = row.accReference ?? row.acc_reference;
     const s = row.accShift ?? row.acc_shift;
     if (r === undefined) throw new InputError(where, 'missing field acc_reference');
@@ -89,7 +90,7 @@ export function readBaselineFile(file: string, t: Transform): BaselineFileConten
       ((Array.isArray(base) ? base : obj.lines) as Record<string, unknown>[]).forEach((l, i) => {
         const where = `${file}.${key}[${i}]`;
         if (typeof l.dataset !== 'string') throw new InputError(where, 'missing field dataset');
-        lines.set(l.dataset, { slope: num(l.slope, where, 'slope'), intercept: num(l.intercept, where, 'intercept') });
+        lines.set(canonicalDataset(l.dataset), { slope: num(l.slope, where, 'slope'), intercept: num(l.intercept, where, 'intercept') });
       });
     } else throw new InputError(file, 'expected pairs (array or {pairs}) or {lines}');
   }

@@ -35,8 +35,9 @@ export interface ModelRecord {
   baselineShift: number | null;
   /** accShift − baselineShift. */
   effectiveRobustness: number | null;
-  size: number;
-  samplesSeen: number;
+  /** null when unknown (results from other tools). */
+  size: number | null;
+  samplesSeen: number | null;
   seed: number;
   nReference: number;
   nShift: number;
@@ -136,7 +137,7 @@ export interface Robustness {
   /** The options the analysis ran with, so `serve` can re-run it when results change. */
   options: { reference: string | null; classes?: string | null; transform: TransformName; baseline: BaselineSpec; seed: number; resamples: number };
   /** Per model: where its reference result came from and the provenance it recorded. */
-  modelInfo: { model: string; design: string; size: number; samplesSeen: number; seed: number; file: string; provenance?: Record<string, unknown> }[];
+  modelInfo: { model: string; design: string; size: number | null; samplesSeen: number | null; seed: number; file: string; provenance?: Record<string, unknown> }[];
   cliplabVersion: string;
   samplesDir?: string;
 }

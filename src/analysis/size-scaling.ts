@@ -63,7 +63,10 @@ export function analyzeSizeScaling(ctx: AnalysisContext): SizeScalingRecord[] {
     for (const dataset of [...study.shifts, AVERAGE]) {
       const line = lines.get(lineKey(design, dataset));
       if (!line) continue;
-      const ms = study.models.filter((m) => m.design === design && m.shifts.has(dataset)).sort((a, b) => a.size - b.size);
+      // Models of unknown size (results from other tools) are left out; buildStudy's warnings name them.
+      const ms = study.models
+        .filter((m): m is typeof m & { size: number } => m.design === design && m.shifts.has(dataset) && m.size !== null)
+        .sort((a, b) => a.size - b.size);
       const sizes = [...new Set(ms.map((m) => m.size))];
       if (sizes.length < MIN_SIZES) continue;
       const x = ms.map((m) => transformAccuracy(t, m.reference.acc, m.reference.n));

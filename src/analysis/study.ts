@@ -2,6 +2,8 @@
 // accuracy on each shift; picks the reference dataset; rejects inconsistent inputs naming the file.
 import type { DesignInfo, LoadedResult } from '../eval/result.js';
 import { classesKey } from '../eval/result.js';
+import { describeDefaults } from '../eval/clip-benchmark.js';
+import { canonicalDataset } from '../eval/dataset-names.js';
 import { InputError } from '../util/errors.js';
 
 /** The pseudo-dataset holding each model's mean accuracy over all shifts. */
@@ -20,10 +22,11 @@ export interface ModelRow {
   model: string;
   design: string;
   info?: DesignInfo;
-  samplesSeen: number;
+  /** null when the result does not say (CLIP_benchmark's). */
+  samplesSeen: number | null;
   seed: number;
-  /** Training set size: design_info.size, else samples seen. */
-  size: number;
+  /** Training set size: design_info.size, else samples seen; null when neither is known (no size analyses). */
+  size: number | null;
   provenance?: Record<string, unknown>;
   reference: Measurement;
   /** Shift dataset → measurement; `average` is added when the model has every shift. */
@@ -52,6 +55,7 @@ export interface StudyOptions {
 
 function pickReference(results: LoadedResult[], datasets: Set<string>, explicit?: string): string {
   if (explicit !== undefined) {
+    explicit = canonicalDataset(explicit);
     if (!datasets.has(explicit))
       throw new InputError('--reference', `no results on dataset "${explicit}" (have: ${[...datasets].sort().join(', ')})`);
     return explicit;
@@ -182,7 +186,11 @@ export function buildStudy(results: LoadedResult[], opts: StudyOptions = {}): St
     } else warnings.push(`model ${row.model} lacks some shifts; it is left out of the average`);
     models.push(full);
   }
-  models.sort((a, b) => a.design.localeCompare(b.design) || a.size - b.size || a.model.localeCompare(b.model));
+  models.sort((a, b) => a.design.localeCompare(b.design) || (a.size ?? Infinity) - (b.size ?? Infinity) || a.model.localeCompare(b.model));
+  warnings.push(...describeDefaults(results));
+  const unsized = models.filter((m) => m.size === null).map((m) => m.model);
+  if (unsized.length)
+    warnings.push(`size scaling leaves out ${unsized.length} models with no samples_seen or design_info.size: ${unsized.slice(0, 10).join(', ')}${unsized.length > 10 ? ', …' : ''}`);
   const designs = [...new Set(models.map((m) => m.design))].sort();
   return { reference, shifts, models, designInfo, designs, warnings, files: results.map((r) => r.file) };
 }

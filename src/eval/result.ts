@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
+import { normalizeResult, parsePythonJson, type Defaulted, type DesignMap } from './clip-benchmark.js';
 
 const fraction = z.number().min(0).max(1);
 
@@ -53,7 +54,8 @@ export const ResultSchema = z.looseObject({
   language: z.string().optional(),
   metrics: z.looseObject({
     acc1: fraction,
-    acc5: fraction,
+    /** null where CLIP_benchmark wrote NaN (fewer than five classes). */
+    acc5: fraction.nullable(),
     mean_per_class_recall: fraction,
     /** One-vs-rest mean average precision over the class scores (classification) or labels (multi-label). */
     mean_average_precision: fraction.optional(),
@@ -62,8 +64,8 @@ export const ResultSchema = z.looseObject({
   }),
   /** Number of evaluation examples. */
   n: z.number().int().positive(),
-  /** Training samples seen by the model. */
-  samples_seen: z.number().int().nonnegative(),
+  /** Training samples seen by the model; null when unknown (results from other tools). */
+  samples_seen: z.number().int().nonnegative().nullable(),
   seed: z.number().int(),
   /** Evaluation suite (e.g. "testbed", "imagenet"). */
   suite: z.string().optional(),
@@ -85,6 +87,8 @@ export interface LoadedResult {
   /** Absolute path of the file it came from. */
   file: string;
   result: Result;
+  /** Study fields the file lacked (CLIP_benchmark's results) and that were given defaults. */
+  defaulted?: Defaulted[];
 }
 
 /** A comparable key for a class subset (hash when given, else id and count). */
@@ -131,6 +135,8 @@ function listJson(dir: string): string[] {
 export interface ReadResultsOptions {
   /** Called for JSON files inside directories that are not result files (skipped). */
   onSkip?: (file: string, reason: string) => void;
+  /** Designs (and samples seen, seeds) for results that name none, as CLIP_benchmark's do. */
+  designMap?: DesignMap;
 }
 
 /**
@@ -159,7 +165,7 @@ export function readResults(paths: string[], opts: ReadResultsOptions = {}): Loa
     seen.set(`file:${file}`, file);
     let value: unknown;
     try {
-      value = JSON.parse(readFileSync(file, 'utf8'));
+      value = parsePythonJson(readFileSync(file, 'utf8'));
     } catch (err) {
       if (!explicit) {
         opts.onSkip?.(file, 'not valid JSON');
@@ -185,7 +191,13 @@ export function readResults(paths: string[], opts: ReadResultsOptions = {}): Loa
       opts.onSkip?.(file, `a ${task} result`);
       continue;
     }
-    const result = parseResult(value, file);
+    const metrics = (value as { metrics?: Record<string, unknown> }).metrics;
+    if (!explicit && metrics && !('acc1' in metrics) && 'mean_average_precision' in metrics) {
+      opts.onSkip?.(file, 'a multi-label result (mean average precision, no acc1)');
+      continue;
+    }
+    const normalized = normalizeResult(value, opts.designMap);
+    const result = parseResult(normalized.value, file);
     const subset = classesKey(result.classes);
     const key = `${result.model}\u0000${result.dataset}\u0000${subset ?? ''}`;
     const prev = seen.get(key);
@@ -195,7 +207,7 @@ export function readResults(paths: string[], opts: ReadResultsOptions = {}): Loa
         `model ${result.model} on ${result.dataset}${subset ? ` (classes ${subset})` : ''} is also in ${prev} (one result per model, dataset and class subset)`,
       );
     seen.set(key, file);
-    out.push({ file, result });
+    out.push({ file, result, ...(normalized.defaulted.length ? { defaulted: normalized.defaulted } : {}) });
   }
   return out;
 }

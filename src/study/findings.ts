@@ -65,7 +65,9 @@ export function studyFindings(r: Robustness, results: LoadedResult[]): Findings 
   }));
   const sizeScaling = r.sizeScaling.map((s) => ({ design: s.design, dataset: s.dataset, p: Number(s.p.toFixed(3)), onLine: s.onLine }));
   const bySize: Findings['bySize'] = {};
-  for (const m of r.models.filter((x) => x.dataset === r.averageDataset).sort((a, b) => a.size - b.size)) {
+  // A study's models always have sizes; results from other tools may not, and have no place here.
+  const sized = r.models.filter((x): x is typeof x & { size: number; samplesSeen: number } => x.dataset === r.averageDataset && x.size !== null && x.samplesSeen !== null);
+  for (const m of sized.sort((a, b) => a.size - b.size)) {
     (bySize[m.design] ??= []).push({
       model: m.model,
       size: m.size,

@@ -5,6 +5,7 @@ import { analyze } from '../../analysis/analyze.js';
 import { type BaselineSpec, parseBaselineArg } from '../../analysis/baseline.js';
 import { TRANSFORMS, type TransformName } from '../../analysis/transform.js';
 import { writeAnalysis } from '../../analysis/write-analysis.js';
+import { readDesignMap } from '../../eval/clip-benchmark.js';
 import { readResults } from '../../eval/result.js';
 import { InputError } from '../../util/errors.js';
 import { withDirLock } from '../../util/dir-lock.js';
@@ -21,6 +22,7 @@ export function register(program: Command): void {
     .argument('<results...>', 'result JSON files or directories of them (searched recursively)')
     .requiredOption('--out <dir>', 'output directory')
     .option('--reference <name>', 'reference dataset (default: the flagged or the suite’s reference)')
+    .option('--design-map <file>', 'JSON/YAML: model (or CLIP_benchmark pretrained) → design or {design, design_info, samples_seen, seed}, for results that name no design')
     .option('--classes <id>', 'class subset to analyze when results cover several (default: the baseline’s)')
     .option('--transform <t>', 'probit or logit', 'probit')
     .option('--baseline <designs|file>', 'designs (comma-separated) or a file of (reference, shift) accuracy pairs or lines')
@@ -38,7 +40,10 @@ export function register(program: Command): void {
         if (!Number.isInteger(seed)) throw new InputError('--seed', `not an integer: ${String(o.seed)}`);
         const resamples = Number(o.resamples);
         if (!Number.isInteger(resamples) || resamples < 1) throw new InputError('--resamples', `not a positive integer: ${String(o.resamples)}`);
-        const results = readResults(paths, { onSkip: (f, why) => info(`skipping ${f}: ${why}`) });
+        const designMap = o.designMap === undefined ? undefined : readDesignMap(o.designMap as string);
+        const results = readResults(paths, { onSkip: (f, why) => info(`skipping ${f}: ${why}`), designMap });
+        const unused = designMap ? [...designMap.entries.keys()].filter((k) => !designMap.used.has(k)) : [];
+        if (unused.length) warn(`${designMap!.file}: no result matched ${unused.join(', ')}`);
         const r = analyze(results, {
           reference: o.reference as string | undefined,
           classes: o.classes as string | undefined,

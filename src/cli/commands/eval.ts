@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { benchEval } from '../../eval/bench.js';
+import { canonicalDataset } from '../../eval/dataset-names.js';
 import { evaluateZeroShot, type EnsembleEntry, type EvalProgress } from '../../eval/zeroshot-eval.js';
 import { SUITES, type SuiteName } from '../../eval/suites.js';
 import { InputError } from '../../util/errors.js';
@@ -151,7 +152,7 @@ export function register(program: Command): void {
           suite,
           dataRoot: f.dataRoot,
           imagefolder: f.imagefolder,
-          datasets: f.datasets?.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+          datasets: f.datasets?.split(',').map((s) => canonicalDataset(s.trim())).filter((s) => s !== ''),
           includeFull: f.full === true,
           headClassnames: f.classnames !== undefined ? readClassnames(f.classnames) : undefined,
           templates: f.templates,
@@ -179,7 +180,7 @@ export function register(program: Command): void {
             process.stdout.write(
               `${r.dataset}: acc1 ${(100 * r.metrics.acc1).toFixed(2)}%` +
                 (ci ? ` [${(100 * ci[0]).toFixed(2)}, ${(100 * ci[1]).toFixed(2)}]` : '') +
-                ` acc5 ${(100 * r.metrics.acc5).toFixed(2)}% mpcr ${(100 * r.metrics.mean_per_class_recall).toFixed(2)}% n=${r.n}` +
+                ` acc5 ${r.metrics.acc5 === null ? '-' : `${(100 * r.metrics.acc5).toFixed(2)}%`} mpcr ${(100 * r.metrics.mean_per_class_recall).toFixed(2)}% n=${r.n}` +
                 (typeof r.metrics.mCE === 'number' ? ` mCE ${(100 * r.metrics.mCE).toFixed(2)}%` : '') +
                 (sub ? ` (${sub.dataset} on these classes: ${(100 * sub.metrics.acc1).toFixed(2)}%)` : '') +
                 '\n',
