@@ -191,11 +191,6 @@ export function readResults(paths: string[], opts: ReadResultsOptions = {}): Loa
       opts.onSkip?.(file, `a ${task} result`);
       continue;
     }
-    const metrics = (value as { metrics?: Record<string, unknown> }).metrics;
-    if (!explicit && metrics && !('acc1' in metrics) && 'mean_average_precision' in metrics) {
-      opts.onSkip?.(file, 'a multi-label result (mean average precision, no acc1)');
-      continue;
-    }
     const normalized = normalizeResult(value, opts.designMap);
     const result = parseResult(normalized.value, file);
     const subset = classesKey(result.classes);
