@@ -8,6 +8,7 @@ import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { corruptImage, CORRUPTION_NAMES, type CorruptOptions } from '../data/images/corruptions/index.js';
 import { pillowResize } from '../data/images/corruptions/filters.js';
+import { withDirLock } from '../util/dir-lock.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Rng } from '../util/rng.js';
@@ -65,7 +66,12 @@ function imageSeed(seed: number, key: string): bigint {
   return createHash('sha256').update(`${seed}\u0000${key}`).digest().readBigUInt64LE(0);
 }
 
+/** One writer per output directory: `out` is held while it is written. */
 export async function corruptFolder(o: CorruptFolderOptions): Promise<CorruptFolderResult> {
+  return withDirLock(o.out, 'corrupt', () => corruptInto(o));
+}
+
+async function corruptInto(o: CorruptFolderOptions): Promise<CorruptFolderResult> {
   const corruptions = o.corruptions ?? CORRUPTION_NAMES.slice(0, 15);
   for (const c of corruptions) if (!(CORRUPTION_NAMES as readonly string[]).includes(c)) throw new InputError('--corruptions', `unknown corruption '${c}' (have ${CORRUPTION_NAMES.join(', ')})`);
   const severities = o.severities ?? [1, 2, 3, 4, 5];

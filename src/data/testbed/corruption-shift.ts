@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { corruptImage, CORRUPTION_NAMES } from '../images/corruptions/index.js';
 import { pillowResize } from '../images/corruptions/filters.js';
+import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { InputError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
@@ -68,6 +69,10 @@ export async function addCorruptionShift(tb: string, opts: CorruptionShiftOption
   const o = { severity: opts.severity ?? 3, corruptions: opts.corruptions ?? CORRUPTION_NAMES.slice(0, 15), seed: opts.seed ?? 0 };
   if (!Number.isInteger(o.severity) || o.severity < 1 || o.severity > 5) throw new InputError('--severity', `${o.severity} is not 1 … 5`);
   for (const c of o.corruptions) if (!(CORRUPTION_NAMES as readonly string[]).includes(c)) throw new InputError('--corruptions', `unknown corruption '${c}'`);
+  return withDirLock(tb, 'corrupt --testbed', () => addLocked(tb, o));
+}
+
+async function addLocked(tb: string, o: Required<CorruptionShiftOptions>): Promise<TestbedEvalSet[]> {
   const manifest = readTestbedManifest(tb);
   const name = manifest.reference + CORRUPTED_SUFFIX;
   const added: TestbedEvalSet[] = [];
