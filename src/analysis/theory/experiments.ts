@@ -141,13 +141,30 @@ export function runTheory(config: TheoryConfig = DEFAULT_THEORY_CONFIG): TheoryR
   const d = c.coreDims + c.spuriousDims + c.noiseDims;
   const ref = gaussian(c, c.reference.core, c.reference.spurious);
   const shift = gaussian(c, c.shift.core, c.shift.spurious);
+  const specs = designSpecs(c);
+  const root = new Rng(c.seed);
+  const designs = specs.map((s, k) => fitDesign(s, c, ref, shift, root.fork(k), d));
+  // Each design's population line evaluated at x0, the median probit reference accuracy over the sources' models.
+  const allX = designs.filter((x) => x.kind === 'source').flatMap((x) => x.models.map((m) => m.probitReference)).sort((a, b) => a - b);
+  const x0 = allX[Math.floor(allX.length / 2)]!;
+  for (const x of designs) x.atX0 = normalCdf(x.kappa * x0);
+  return {
+    config: c,
+    x0: { probit: x0, accuracy: normalCdf(x0) },
+    designs,
+    claims: { linesPerSource: linesClaim(designs), mixingInterpolates: mixingClaim(c, designs), filteringMovesTowardRobust: filteringClaim(c, designs) },
+    monteCarlo: monteCarloChecks(c, specs, ref, shift, root.fork(999), d),
+  };
+}
+
+/** The designs of the experiment: each source, the mixtures of two sources, one source filtered at several rates. */
+function designSpecs(c: TheoryConfig): DesignSpec[] {
   const sources = new Map(c.sources.map((s) => [s.name, gaussian(c, s.core, s.spurious)]));
   const get = (name: string): Gaussian => {
     const g = sources.get(name);
     if (!g) throw new Error(`theory config: unknown source ${name}`);
     return g;
   };
-
   const specs: DesignSpec[] = c.sources.map((s) => ({
     name: s.name, kind: 'source', moments: gaussianMoments(get(s.name)), sampler: gaussianSampler(get(s.name)),
   }));
@@ -173,47 +190,59 @@ export function runTheory(config: TheoryConfig = DEFAULT_THEORY_CONFIG): TheoryR
       sampler: filteredSampler(gaussianSampler(F), v, tau),
     });
   }
+  return specs;
+}
 
-  const root = new Rng(c.seed);
-  const designs = specs.map((s, k) => {
-    const w = leastSquares(s.moments);
-    const rng = root.fork(k);
-    const models: TheoryModel[] = [];
-    const draws: TheoryDesign['draws'] = [];
-    for (const size of c.sizes) {
-      let pr = 0;
-      let ps = 0;
-      for (let seed = 0; seed < c.seedsPerSize; seed++) {
-        const wh = fitFiniteSample(s.sampler, size, c.ridge, rng, d);
-        const r = margin(wh, ref);
-        const t = margin(wh, shift);
-        pr += r / c.seedsPerSize;
-        ps += t / c.seedsPerSize;
-        if (seed < 3) draws.push({ size, probitReference: r, probitShift: t });
-      }
-      models.push({ size, seeds: c.seedsPerSize, accReference: normalCdf(pr), accShift: normalCdf(ps), probitReference: pr, probitShift: ps });
+/** A design's population classifier and its finite-sample models at every size (mean margin over seeds), with their line. */
+function fitDesign(s: DesignSpec, c: TheoryConfig, ref: Gaussian, shift: Gaussian, rng: Rng, d: number): TheoryDesign {
+  const w = leastSquares(s.moments);
+  const models: TheoryModel[] = [];
+  const draws: TheoryDesign['draws'] = [];
+  for (const size of c.sizes) {
+    let pr = 0;
+    let ps = 0;
+    for (let seed = 0; seed < c.seedsPerSize; seed++) {
+      const wh = fitFiniteSample(s.sampler, size, c.ridge, rng, d);
+      const r = margin(wh, ref);
+      const t = margin(wh, shift);
+      pr += r / c.seedsPerSize;
+      ps += t / c.seedsPerSize;
+      if (seed < 3) draws.push({ size, probitReference: r, probitShift: t });
     }
-    const line = fitLine(models.map((m) => ({ x: m.probitReference, y: m.probitShift })))!;
-    return { spec: s, design: { name: s.name, kind: s.kind, parameter: s.parameter, population: { accReference: accuracy(w, ref), accShift: accuracy(w, shift), w }, models, draws, line, kappa: margin(w, shift) / margin(w, ref), atX0: 0, populationOffLine: line.slope * margin(w, ref) + line.intercept - margin(w, shift) } };
-  });
+    models.push({ size, seeds: c.seedsPerSize, accReference: normalCdf(pr), accShift: normalCdf(ps), probitReference: pr, probitShift: ps });
+  }
+  const line = fitLine(models.map((m) => ({ x: m.probitReference, y: m.probitShift })))!;
+  return {
+    name: s.name,
+    kind: s.kind,
+    parameter: s.parameter,
+    population: { accReference: accuracy(w, ref), accShift: accuracy(w, shift), w },
+    models,
+    draws,
+    line,
+    kappa: margin(w, shift) / margin(w, ref),
+    atX0: 0,
+    populationOffLine: line.slope * margin(w, ref) + line.intercept - margin(w, shift),
+  };
+}
 
-  const allX = designs.filter((x) => x.design.kind === 'source').flatMap((x) => x.design.models.map((m) => m.probitReference)).sort((a, b) => a - b);
-  const x0 = allX[Math.floor(allX.length / 2)]!;
-  for (const x of designs) x.design.atX0 = normalCdf(x.design.kappa * x0);
-  const out = designs.map((x) => x.design);
-  const byName = (n: string): TheoryDesign => out.find((x) => x.name === n)!;
+const byName = (designs: TheoryDesign[], n: string): TheoryDesign => designs.find((x) => x.name === n)!;
 
-  // (i) each source's expected models lie on a line, and the population classifier (N → ∞) lies on it.
-  const srcs = out.filter((x) => x.kind === 'source');
+/** (i) each source's expected models lie on a line, and the population classifier (N → ∞) lies on it. */
+function linesClaim(designs: TheoryDesign[]): TheoryResult['claims']['linesPerSource'] {
+  const srcs = designs.filter((x) => x.kind === 'source');
   const r2 = Object.fromEntries(srcs.map((x) => [x.name, x.line.r2]));
   const offLine = Object.fromEntries(srcs.map((x) => [x.name, x.populationOffLine]));
   const minR2 = Math.min(...Object.values(r2));
-  const linesHold = minR2 >= 0.95 && Object.values(offLine).every((v_) => Math.abs(v_) < 0.05);
-  // (ii) a mixture's line lies between its sources' lines, below the best (population slopes κ).
-  const kA = byName(c.mixing.a).kappa;
-  const kB = byName(c.mixing.b).kappa;
+  return { holds: minR2 >= 0.95 && Object.values(offLine).every((v) => Math.abs(v) < 0.05), r2, minR2, populationOffLine: offLine };
+}
+
+/** (ii) a mixture's line lies between its sources' lines, below the best (population slopes κ), in order of the share. */
+function mixingClaim(c: TheoryConfig, designs: TheoryDesign[]): TheoryResult['claims']['mixingInterpolates'] {
+  const kA = byName(designs, c.mixing.a).kappa;
+  const kB = byName(designs, c.mixing.b).kappa;
   const [lo, hi] = [Math.min(kA, kB), Math.max(kA, kB)];
-  const mixRows = out
+  const rows = designs
     .filter((x) => x.kind === 'mixture')
     .sort((p, q) => p.parameter! - q.parameter!)
     .map((x) => ({
@@ -225,33 +254,22 @@ export function runTheory(config: TheoryConfig = DEFAULT_THEORY_CONFIG): TheoryR
       between: x.kappa > lo && x.kappa < hi,
       belowBest: x.kappa < hi,
     }));
-  const seq = [kB, ...mixRows.map((r) => r.kappa), kA];
-  const mixMonotone = seq.every((k, i) => i === 0 || (kA >= kB ? k > seq[i - 1]! : k < seq[i - 1]!));
-  // (iii) filtering with the robust source's classifier moves the source's line toward the robust line.
-  const kR = byName(c.filtering.filterWith).kappa;
-  const kS = byName(c.filtering.source).kappa;
-  const filtRows = out
+  const seq = [kB, ...rows.map((r) => r.kappa), kA];
+  const monotone = seq.every((k, i) => i === 0 || (kA >= kB ? k > seq[i - 1]! : k < seq[i - 1]!));
+  return { holds: rows.every((r) => r.between && r.belowBest) && monotone, rows, monotone };
+}
+
+/** (iii) filtering with the robust source's classifier moves the source's line toward the robust line. */
+function filteringClaim(c: TheoryConfig, designs: TheoryDesign[]): TheoryResult['claims']['filteringMovesTowardRobust'] {
+  const kR = byName(designs, c.filtering.filterWith).kappa;
+  const kS = byName(designs, c.filtering.source).kappa;
+  const rows = designs
     .filter((x) => x.kind === 'filtered')
     .sort((p, q) => q.parameter! - p.parameter!)
     .map((x) => ({ design: x.name, keep: x.parameter!, kappa: x.kappa, atX0: x.atX0, gapToRobust: kR - x.kappa }));
-  const gaps = [kR - kS, ...filtRows.map((r) => r.gapToRobust)];
-  const filtMonotone = gaps.every((g, i) => i === 0 || Math.abs(g) < Math.abs(gaps[i - 1]!));
-
-  return {
-    config: c,
-    x0: { probit: x0, accuracy: normalCdf(x0) },
-    designs: out,
-    claims: {
-      linesPerSource: { holds: linesHold, r2, minR2, populationOffLine: offLine },
-      mixingInterpolates: { holds: mixRows.every((r) => r.between && r.belowBest) && mixMonotone, rows: mixRows, monotone: mixMonotone },
-      filteringMovesTowardRobust: {
-        holds: filtMonotone && filtRows.every((r) => Math.abs(r.gapToRobust) < Math.abs(kR - kS)),
-        rows: filtRows,
-        monotone: filtMonotone,
-      },
-    },
-    monteCarlo: monteCarloChecks(c, specs, ref, shift, root.fork(999), d),
-  };
+  const gaps = [kR - kS, ...rows.map((r) => r.gapToRobust)];
+  const monotone = gaps.every((g, i) => i === 0 || Math.abs(g) < Math.abs(gaps[i - 1]!));
+  return { holds: monotone && rows.every((r) => Math.abs(r.gapToRobust) < Math.abs(kR - kS)), rows, monotone };
 }
 
 function monteCarloChecks(c: TheoryConfig, specs: DesignSpec[], ref: Gaussian, shift: Gaussian, rng: Rng, d: number): MonteCarloCheck[] {
