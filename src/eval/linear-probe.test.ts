@@ -28,6 +28,17 @@ describe('weight-decay search', () => {
 });
 
 describe('ProbeTrainer', () => {
+  it('keeps the defaults for options passed as undefined (the weights stay finite and move)', async () => {
+    const x = Float32Array.from([1, 0, 0, 1]);
+    const y = Int32Array.from([0, 1]);
+    const t = await ProbeTrainer.create({ classes: 2, dim: 2, lr: undefined, epochs: undefined, batchSize: undefined, seed: undefined, threads: undefined });
+    const p = await t.train({ x, y }, 0);
+    await t.release();
+    expect([...p.weight, ...p.bias].every(Number.isFinite)).toBe(true);
+    // Ten epochs at lr 0.1 separate two orthogonal points: class 0's weight on x₀ beats class 1's.
+    expect(p.weight[0]! - p.weight[2]!).toBeGreaterThan(0.5);
+  });
+
   it('first step = decoupled decay then lr·sign(gradient of the mean cross-entropy)', async () => {
     const dim = 3;
     const C = 2;
