@@ -54,11 +54,17 @@ describe('image transform', () => {
     expect(randomResizedCropBox(1000, 10, new Rng(1))).toEqual({ left: 493, top: 0, width: 13, height: 10 });
   });
 
-  it('train mode is deterministic for a given seed', async () => {
+  it('train mode is deterministic for a given seed, and the seed changes the crop', async () => {
     const img = await syntheticImage(3, { width: 90, height: 70 });
-    const a = await preprocessImage(img, { size: 32, mode: 'train' }, new Rng(7));
-    const b = await preprocessImage(img, { size: 32, mode: 'train' }, new Rng(7));
-    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    const train = (seed: number) => preprocessImage(img, { size: 32, mode: 'train', scale: [0.3, 0.6] }, new Rng(seed));
+    const same = (x: Float32Array, y: Float32Array) => Buffer.from(x.buffer).equals(Buffer.from(y.buffer));
+    const a = await train(7);
+    expect(same(a, await train(7))).toBe(true);
+    // Augmentation really happens: other seeds give other crops, and none is the plain eval view.
+    const evalView = await preprocessImage(img, { size: 32, mode: 'eval' });
+    const others = await Promise.all([8, 9, 10].map(train));
+    for (const o of others) expect(same(a, o)).toBe(false);
+    for (const o of [a, ...others]) expect(same(o, evalView)).toBe(false);
   });
 
   it('throws typed errors for corrupt/truncated images and decompression bombs', async () => {
