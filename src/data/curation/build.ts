@@ -13,7 +13,7 @@ import { countFromSizesJson, listShards } from '../shards/list.js';
 import { newReadStats, readShard, type ReadStats } from '../shards/reader.js';
 import { shardName, writeShard, type ShardInfo, type ShardSample } from '../shards/writer.js';
 import { getClipScorerFactory, scoreItems, type ClipScorerFactory, type ScoreItem } from './clip-score.js';
-import { compileCaptionFilter } from './filters.js';
+import { compileCaptionFilter, laionRejection } from './filters.js';
 import { dedupConfig, Deduplicator, type Removal } from './dedup.js';
 import { ImageDecodeError } from '../images/transform.js';
 import { resolveCounts, type DatasetSpec } from './spec.js';
@@ -182,7 +182,7 @@ async function plan(o: BuildOptions, shardLists: string[][], specHash: string, w
         for await (const rec of readShard(shard, { stats, signal: o.signal })) {
           bar.tick();
           report.read++;
-          const reason = captionOk(rec.caption);
+          const reason = captionOk(rec.caption) ?? laionRejection(rec.meta, src);
           if (reason) {
             report.rejected[reason] = (report.rejected[reason] ?? 0) + 1;
             continue;

@@ -138,6 +138,23 @@ describe('dataset build', () => {
     expect(files(out)).toEqual(files(ref));
   });
 
+  it("filters a LAION source on its own similarity and punsafe columns (kept in each sample's json by ingest)", async () => {
+    const w = new ShardWriter({ dir: join(root, 'src-laion'), shardSize: 10 });
+    const sims = [0.35, 0.2, 0.31, null, 0.4, 0.29, 0.33, 0.36];
+    const unsafe = [0.01, 0.0, 0.5, 0.0, null, 0.02, 0.05, 0.09];
+    for (let i = 0; i < sims.length; i++) {
+      const s = await syntheticSample(i, { size: 16, keyPrefix: 'l' });
+      s.meta = { ...s.meta, ...(sims[i] !== null ? { similarity: sims[i] } : {}), ...(unsafe[i] !== null ? { punsafe: unsafe[i] } : {}) };
+      await w.write(s);
+    }
+    await w.close();
+    const spec = validateSpec({ seed: 2, sources: [{ name: 'laion', path: 'src-laion', minSimilarity: 0.3, maxPunsafe: 0.1 }] }, 'laion.json');
+    const r = await buildDataset({ spec, baseDir: root, out: join(root, 'out-laion') });
+    expect(r.manifest.sources[0]!.rejected).toEqual({ lowSimilarity: 2, noSimilarity: 1, unsafe: 1, noPunsafe: 1 });
+    expect((await manifestSamples(join(root, 'out-laion'))).map((x) => x.origKey).sort()).toEqual(['l000000', 'l000006', 'l000007']);
+    expect(() => validateSpec({ seed: 2, sources: [{ name: 'laion', path: 'x', maxPunsafe: 2 }] }, 'bad.json')).toThrow(/bad\.json: sources\.0\.maxPunsafe/);
+  });
+
   it('filters by CLIP score (top fraction or threshold) with a pluggable scorer and stores clip_score', async () => {
     const calls: number[] = [];
     const fake: ClipScorer = {

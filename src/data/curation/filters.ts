@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../util/errors.js';
-import type { CaptionFilterSpec, ScriptName } from './spec.js';
+import type { CaptionFilterSpec, ScriptName, SourceSpec } from './spec.js';
 
 const SCRIPT_RE: Record<ScriptName, RegExp> = {
   latin: /\p{Script=Latin}/u,
@@ -89,4 +89,22 @@ export function compileCaptionFilter(spec: CaptionFilterSpec | undefined, baseDi
 /** sha256 of the image bytes, hex. */
 export function imageHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Why LAION's own columns drop a sample (a source's minSimilarity / maxPunsafe), or null to keep it. */
+export type MetadataRejection = 'lowSimilarity' | 'noSimilarity' | 'unsafe' | 'noPunsafe';
+
+export function laionRejection(meta: Record<string, unknown>, src: Pick<SourceSpec, 'minSimilarity' | 'maxPunsafe'>): MetadataRejection | null {
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  if (src.minSimilarity !== undefined) {
+    const s = num(meta.similarity);
+    if (s === null) return 'noSimilarity';
+    if (s < src.minSimilarity) return 'lowSimilarity';
+  }
+  if (src.maxPunsafe !== undefined) {
+    const p = num(meta.punsafe);
+    if (p === null) return 'noPunsafe';
+    if (p > src.maxPunsafe) return 'unsafe';
+  }
+  return null;
 }

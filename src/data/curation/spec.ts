@@ -76,9 +76,14 @@ const source = z
     path: z.string().min(1),
     count: z.number().int().positive().optional(),
     proportion: z.number().gt(0).max(1).optional(),
+    /** LAION: keep samples whose `similarity` (LAION's CLIP score, kept in each sample's json by ingest) is at least this. */
+    minSimilarity: z.number().min(-1).max(1).optional(),
+    /** LAION-2B: keep samples whose `punsafe` is at most this. */
+    maxPunsafe: z.number().min(0).max(1).optional(),
   })
   .strict()
   .refine((s) => !(s.count !== undefined && s.proportion !== undefined), { message: 'give count or proportion, not both' });
+export type SourceSpec = z.infer<typeof source>;
 
 export const datasetSpecSchema = z
   .object({
