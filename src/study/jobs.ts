@@ -77,7 +77,7 @@ function testbedArgs(ctx: JobContext): string[] {
   flag('--concepts', t.concepts);
   flag('--image-size', t.image_size);
   flag('--misaligned', t.misaligned);
-  flag('--per-concept', t.per_concept);
+  flag('--views', t.views);
   flag('--eval-views', t.eval_views);
   flag('--eval-views-full', t.eval_views_full);
   flag('--seed', t.seed);
@@ -94,7 +94,7 @@ function testbedComplete(ctx: JobContext): Record<string, unknown> | null {
     concepts: t.concepts,
     imageSize: t.image_size,
     misaligned: t.misaligned,
-    perConcept: t.per_concept,
+    views: t.views,
     evalViews: t.eval_views,
     evalViewsFull: t.eval_views_full,
     seed: t.seed,

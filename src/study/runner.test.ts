@@ -42,28 +42,28 @@ describe('study runner (fake cliplab)', () => {
       expect(r.schedule.failed).toEqual([]);
       expect(r.schedule.blocked).toEqual([]);
       const designs = r.plan.designs.map((d) => d.name).sort();
-      expect(designs).toEqual(['all', 'ens-twemoji50-noto50', 'mix-twemoji50-noto50', 'noto', 'openmoji', 'openmoji-filtered', 'twemoji']);
+      expect(designs).toEqual(['all', 'ens-emoji-flat50-emoji-shaded50', 'mix-emoji-flat50-emoji-shaded50', 'emoji-shaded', 'line-icons', 'line-icons-filtered', 'emoji-flat'].sort());
       // 6 trained designs × 3 sizes, + 1 ensemble × 3 sizes.
       expect(r.plan.models.length).toBe(21);
       const results = readdirSync(join(out, 'results'));
       expect(results.length).toBe(21 * 4);
-      const ens = JSON.parse(readFileSync(join(out, 'results', 'ens-twemoji50-noto50-s2-seed0__noto-v1.json'), 'utf8'));
+      const ens = JSON.parse(readFileSync(join(out, 'results', 'ens-emoji-flat50-emoji-shaded50-s2-seed0__noto-v1.json'), 'utf8'));
       expect(ens.design_info.kind).toBe('ensemble');
-      expect(ens.design_info.members.map((m: { model: string }) => m.model).sort()).toEqual(['noto-s2-seed0', 'twemoji-s2-seed0']);
-      const filt = JSON.parse(readFileSync(join(out, 'results', 'openmoji-filtered-s1-seed0__emojione-monotone.json'), 'utf8'));
-      expect(filt.design_info).toMatchObject({ kind: 'filtered', sources: { openmoji: 1 }, filter: { method: 'clip-score', fraction: 0.5, model: 'twemoji-s3-seed0' } });
+      expect(ens.design_info.members.map((m: { model: string }) => m.model).sort()).toEqual(['emoji-shaded-s2-seed0', 'emoji-flat-s2-seed0']);
+      const filt = JSON.parse(readFileSync(join(out, 'results', 'line-icons-filtered-s1-seed0__emojione-monotone.json'), 'utf8'));
+      expect(filt.design_info).toMatchObject({ kind: 'filtered', sources: { 'line-icons': 1 }, filter: { method: 'clip-score', fraction: 0.5, model: 'emoji-flat-s3-seed0' } });
       expect(filt.design_info.size).toBe(30); // 120 pairs × 0.5 kept × size fraction 0.5
       expect(readdirSync(join(out, 'results-full')).length).toBe(21);
       // The filtered design's data job ran after the filter model's training.
       const lines = readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
-      const trainFilterModel = lines.findIndex((a) => a[0] === 'train' && a.includes(join(out, 'runs', '.twemoji-s3-seed0.tmp')));
-      const buildFiltered = lines.findIndex((a) => a[0] === 'dataset' && a.some((x) => x.includes('openmoji-filtered')));
+      const trainFilterModel = lines.findIndex((a) => a[0] === 'train' && a.includes(join(out, 'runs', '.emoji-flat-s3-seed0.tmp')));
+      const buildFiltered = lines.findIndex((a) => a[0] === 'dataset' && a.some((x) => x.includes('line-icons-filtered')));
       expect(trainFilterModel).toBeGreaterThanOrEqual(0);
       expect(buildFiltered).toBeGreaterThan(trainFilterModel);
-      const spec = JSON.parse(readFileSync(join(out, 'data', 'openmoji-filtered', 's1.spec.json'), 'utf8'));
-      expect(spec.filters.clipScore).toEqual({ checkpoint: '../../runs/twemoji-s3-seed0', topFraction: 0.5 });
-      const mix = JSON.parse(readFileSync(join(out, 'data', 'mix-twemoji50-noto50', 's1.spec.json'), 'utf8'));
-      expect(mix).toMatchObject({ total: 120, sources: [{ name: 'twemoji', proportion: 0.5 }, { name: 'noto', proportion: 0.5 }] });
+      const spec = JSON.parse(readFileSync(join(out, 'data', 'line-icons-filtered', 's1.spec.json'), 'utf8'));
+      expect(spec.filters.clipScore).toEqual({ checkpoint: '../../runs/emoji-flat-s3-seed0', topFraction: 0.5 });
+      const mix = JSON.parse(readFileSync(join(out, 'data', 'mix-emoji-flat50-emoji-shaded50', 's1.spec.json'), 'utf8'));
+      expect(mix).toMatchObject({ total: 120, sources: [{ name: 'emoji-flat', proportion: 0.5 }, { name: 'emoji-shaded', proportion: 0.5 }] });
       // Analysis and report.
       expect(r.analysis?.report).toBe(join(out, 'report.html'));
       const rob = JSON.parse(readFileSync(join(out, 'robustness.json'), 'utf8'));
@@ -127,23 +127,23 @@ describe('study runner (fake cliplab)', () => {
 
   it('a failing job blocks only its dependents; the rerun retries it', async () => {
     const out = tmp();
-    process.env.FAKE_FAIL = 'noto-s2-seed0';
+    process.env.FAKE_FAIL = 'emoji-shaded-s2-seed0';
     let first;
     try {
       first = await run(out);
     } finally {
       delete process.env.FAKE_FAIL;
     }
-    expect(first.schedule.failed.map((f) => f.id)).toEqual(['train/noto-s2-seed0']);
+    expect(first.schedule.failed.map((f) => f.id)).toEqual(['train/emoji-shaded-s2-seed0']);
     expect(first.schedule.failed[0]!.error).toMatch(/exit 1: cliplab: simulated failure/);
-    expect(first.schedule.blocked.sort()).toEqual(['eval/ens-twemoji50-noto50-s2-seed0', 'eval/noto-s2-seed0']);
+    expect(first.schedule.blocked.sort()).toEqual(['eval/ens-emoji-flat50-emoji-shaded50-s2-seed0', 'eval/emoji-shaded-s2-seed0'].sort());
     expect(first.analysis).toBeUndefined();
     const s = storeOf(out);
-    expect(s.job('train/noto-s2-seed0')).toMatchObject({ state: 'failed', attempts: 2 });
-    expect(s.job('train/noto-s3-seed0')).toMatchObject({ state: 'done', attempts: 1 });
+    expect(s.job('train/emoji-shaded-s2-seed0')).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(s.job('train/emoji-shaded-s3-seed0')).toMatchObject({ state: 'done', attempts: 1 });
     s.close();
     const second = await run(out);
-    expect(second.schedule.ran.sort()).toEqual(['eval/ens-twemoji50-noto50-s2-seed0', 'eval/noto-s2-seed0', 'train/noto-s2-seed0']);
+    expect(second.schedule.ran.sort()).toEqual(['eval/ens-emoji-flat50-emoji-shaded50-s2-seed0', 'eval/emoji-shaded-s2-seed0', 'train/emoji-shaded-s2-seed0'].sort());
     expect(second.analysis?.robustness.models.length).toBeGreaterThan(0);
   });
 
@@ -176,7 +176,7 @@ describe('study runner (fake cliplab)', () => {
     // s1 training (6 trained designs) and the evals that depend on it (6 + 1 ensemble); s1 data and the filter
     // model (trained at s3) are untouched.
     expect(r.schedule.ran.filter((id) => id.startsWith('train/')).sort()).toEqual(
-      ['all', 'mix-twemoji50-noto50', 'noto', 'openmoji', 'openmoji-filtered', 'twemoji'].map((d) => `train/${d}-s1-seed0`).sort(),
+      ['all', 'mix-emoji-flat50-emoji-shaded50', 'emoji-shaded', 'line-icons', 'line-icons-filtered', 'emoji-flat'].map((d) => `train/${d}-s1-seed0`).sort(),
     );
     expect(r.schedule.ran.filter((id) => id.startsWith('eval/')).length).toBe(7);
     expect(r.schedule.ran.some((id) => id.startsWith('data/'))).toBe(false);

@@ -29,43 +29,43 @@ describe('study spec', () => {
   it('plans every design kind with dependencies in order', () => {
     const p = plan({
       designs: [
-        { name: 'tw', source: 'twemoji' },
+        { name: 'tw', source: 'emoji-flat' },
         { name: 'all', mix: 'all' },
-        { name: 'om-f', filter: { source: 'openmoji', model: 'tw', threshold: 0.2 } },
+        { name: 'om-f', filter: { source: 'line-icons', model: 'tw', threshold: 0.2 } },
       ],
-      mixtures: [{ sources: ['twemoji', 'noto'], ratios: [0, 0.25, 0.5, 0.75, 1], ensemble: true }],
+      mixtures: [{ sources: ['emoji-flat', 'emoji-shaded'], ratios: [0, 0.25, 0.5, 0.75, 1], ensemble: true }],
     });
     expect(p.designs.map((d) => `${d.name}:${d.kind}`)).toEqual([
-      'tw:source', 'all:mixture', 'om-f:filtered', 'noto:source', 'mix-twemoji25-noto75:mixture', 'ens-twemoji25-noto75:ensemble',
-      'mix-twemoji50-noto50:mixture', 'ens-twemoji50-noto50:ensemble', 'mix-twemoji75-noto25:mixture', 'ens-twemoji75-noto25:ensemble',
+      'tw:source', 'all:mixture', 'om-f:filtered', 'emoji-shaded:source', 'mix-emoji-flat25-emoji-shaded75:mixture', 'ens-emoji-flat25-emoji-shaded75:ensemble',
+      'mix-emoji-flat50-emoji-shaded50:mixture', 'ens-emoji-flat50-emoji-shaded50:ensemble', 'mix-emoji-flat75-emoji-shaded25:mixture', 'ens-emoji-flat75-emoji-shaded25:ensemble',
     ]);
     expect(p.designs.find((d) => d.name === 'all')!.sources).toEqual(Object.fromEntries(
-      ['twemoji', 'noto', 'openmoji', 'fluent-emoji-flat', 'emojione', 'fluent-emoji'].map((s) => [s, 1 / 6])));
+      ['emoji-flat', 'emoji-shaded', 'line-icons', 'glyph-icons', 'color-icons'].map((s) => [s, 1 / 5])));
     expect(p.baseline).toEqual(['all']);
     const filtered = p.jobs.find((j) => j.id === 'data/om-f/s1')!;
     expect(filtered.deps).toEqual(['testbed', 'train/tw-s2-seed0']);
-    const ens = p.jobs.find((j) => j.id === 'eval/ens-twemoji25-noto75-s1-seed0')!;
-    expect(ens.deps).toEqual(['testbed', 'train/tw-s1-seed0', 'train/noto-s1-seed0']);
-    expect(p.designs.find((d) => d.name === 'ens-twemoji25-noto75')!.sources).toEqual({ twemoji: 0.25, noto: 0.75 });
+    const ens = p.jobs.find((j) => j.id === 'eval/ens-emoji-flat25-emoji-shaded75-s1-seed0')!;
+    expect(ens.deps).toEqual(['testbed', 'train/tw-s1-seed0', 'train/emoji-shaded-s1-seed0']);
+    expect(p.designs.find((d) => d.name === 'ens-emoji-flat25-emoji-shaded75')!.sources).toEqual({ 'emoji-flat': 0.25, 'emoji-shaded': 0.75 });
     const index = new Map(p.jobs.map((j, i) => [j.id, i]));
     for (const j of p.jobs) for (const d of j.deps) expect(index.get(d)!, `${j.id} after ${d}`).toBeLessThan(index.get(j.id)!);
   });
 
   it.each([
     [{ designs: [{ name: 'x', source: 'myspace' }] }, /spec\.yaml: designs\[0\]\(x\)\.source: unknown source "myspace"/],
-    [{ designs: [{ name: 'm', mix: { twemoji: 0.5, noto: 0.4 } }] }, /spec\.yaml: designs\[0\]\(m\)\.mix: proportions sum to 0\.9, not 1/],
-    [{ designs: [{ name: 'm', mix: { twemoji: 0.5, nope: 0.5 } }] }, /designs\[0\]\(m\)\.mix\.nope: unknown source "nope"/],
-    [{ designs: [{ name: 'f', filter: { source: 'noto', model: 'ghost', fraction: 0.5 } }] }, /designs\[0\]\(f\)\.filter\.model: filter model "ghost" is neither a design of this study nor an existing checkpoint/],
-    [{ designs: [{ name: 'f', filter: { source: 'noto', model: '/no/such/ckpt.safetensors', fraction: 0.5 } }] }, /filter\.model: filter model "\/no\/such\/ckpt\.safetensors"/],
-    [{ designs: [{ name: 'f', filter: { source: 'noto', model: 'x', fraction: 0.5, threshold: 0.2 } }] }, /designs\[0\]\(f\)\.filter: give exactly one of threshold or fraction/],
-    [{ designs: [{ name: 'e', ensemble: { tw: 0.5, noto: 0.5 } }, { name: 'tw', source: 'twemoji' }] }, /designs\[0\]\(e\)\.ensemble\.noto: unknown design "noto"/],
-    [{ designs: [{ name: 'a', source: 'noto' }, { name: 'a', source: 'twemoji' }] }, /designs\[1\]\(a\): duplicate design name "a"/],
-    [{ designs: [{ name: 'a', source: 'noto', sizes: ['s9'] }] }, /designs\[0\]\(a\)\.sizes: unknown size "s9"/],
-    [{ designs: [{ name: 'a', source: 'noto', colour: 'red' }] }, /designs\[0\]\(a\): Unrecognized key: "colour"/],
+    [{ designs: [{ name: 'm', mix: { 'emoji-flat': 0.5, 'emoji-shaded': 0.4 } }] }, /spec\.yaml: designs\[0\]\(m\)\.mix: proportions sum to 0\.9, not 1/],
+    [{ designs: [{ name: 'm', mix: { 'emoji-flat': 0.5, nope: 0.5 } }] }, /designs\[0\]\(m\)\.mix\.nope: unknown source "nope"/],
+    [{ designs: [{ name: 'f', filter: { source: 'emoji-shaded', model: 'ghost', fraction: 0.5 } }] }, /designs\[0\]\(f\)\.filter\.model: filter model "ghost" is neither a design of this study nor an existing checkpoint/],
+    [{ designs: [{ name: 'f', filter: { source: 'emoji-shaded', model: '/no/such/ckpt.safetensors', fraction: 0.5 } }] }, /filter\.model: filter model "\/no\/such\/ckpt\.safetensors"/],
+    [{ designs: [{ name: 'f', filter: { source: 'emoji-shaded', model: 'x', fraction: 0.5, threshold: 0.2 } }] }, /designs\[0\]\(f\)\.filter: give exactly one of threshold or fraction/],
+    [{ designs: [{ name: 'e', ensemble: { tw: 0.5, 'emoji-shaded': 0.5 } }, { name: 'tw', source: 'emoji-flat' }] }, /designs\[0\]\(e\)\.ensemble\.emoji-shaded: unknown design "emoji-shaded"/],
+    [{ designs: [{ name: 'a', source: 'emoji-shaded' }, { name: 'a', source: 'emoji-flat' }] }, /designs\[1\]\(a\): duplicate design name "a"/],
+    [{ designs: [{ name: 'a', source: 'emoji-shaded', sizes: ['s9'] }] }, /designs\[0\]\(a\)\.sizes: unknown size "s9"/],
+    [{ designs: [{ name: 'a', source: 'emoji-shaded', colour: 'red' }] }, /designs\[0\]\(a\): Unrecognized key: "colour"/],
     [{ designs: [{ name: 'a' }] }, /designs\[0\]\(a\): a design needs a name and exactly one of source, mix, filter or ensemble/],
-    [{ mixtures: [{ sources: ['twemoji', 'nope'], ratios: [0.5] }] }, /unknown source "nope"/],
+    [{ mixtures: [{ sources: ['emoji-flat', 'nope'], ratios: [0.5] }] }, /unknown source "nope"/],
     [{ sizes: [{ name: 's1', fraction: 0.5 }] }, /sizes\[0\]\(s1\): give exactly one of samples or epochs/],
-    [{ analysis: { baseline: 'zzz' }, designs: [{ name: 'a', source: 'noto' }] }, /analysis\.baseline: unknown design "zzz"/],
+    [{ analysis: { baseline: 'zzz' }, designs: [{ name: 'a', source: 'emoji-shaded' }] }, /analysis\.baseline: unknown design "zzz"/],
   ])('rejects %j', (extra, message) => {
     expect(() => plan(extra)).toThrow(message);
   });
@@ -73,7 +73,7 @@ describe('study spec', () => {
   it('the CLI fails before any job starts, with one line naming the entry', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cliplab-study-spec-'));
     const spec = join(dir, 'bad.yaml');
-    writeFileSync(spec, 'testbed: {}\nmodel: ViT-Nano-8-32\nsizes: [{name: s1, fraction: 1, samples: 10}]\ndesigns:\n  - {name: x, mix: {twemoji: 0.7, noto: 0.7}}\n');
+    writeFileSync(spec, 'testbed: {}\nmodel: ViT-Nano-8-32\nsizes: [{name: s1, fraction: 1, samples: 10}]\ndesigns:\n  - {name: x, mix: {emoji-flat: 0.7, emoji-shaded: 0.7}}\n');
     const out = join(dir, 'out');
     const r = spawnSync(process.execPath, ['bin/cliplab.js', 'study', spec, '--out', out], { cwd: repo, encoding: 'utf8' });
     expect(r.status).not.toBe(0);

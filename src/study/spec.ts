@@ -16,7 +16,7 @@ const TestbedSchema = z.strictObject({
   concepts: z.number().int().positive().optional(),
   image_size: z.number().int().min(8).optional(),
   misaligned: z.number().min(0).lt(1).optional(),
-  per_concept: z.number().int().positive().optional(),
+  views: z.number().int().positive().optional(),
   eval_views: z.number().int().positive().optional(),
   eval_views_full: z.number().int().positive().optional(),
   seed: z.number().int().nonnegative().optional(),

@@ -35,7 +35,7 @@ async function writeRun(dir: string, seed: number, samples: number): Promise<voi
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cliplab-eval-cli-'));
   testbed = join(root, 'testbed');
-  const b = cliplab('testbed', 'build', '--out', testbed, '--concepts', '6', '--per-concept', '1', '--eval-views', '2', '--eval-views-full', '1', '--image-size', '16');
+  const b = cliplab('testbed', 'build', '--out', testbed, '--concepts', '6', '--views', '1', '--eval-views', '2', '--eval-views-full', '1', '--image-size', '16');
   expect(b.status, b.stderr).toBe(0);
   for (const [i, seed] of [1, 2].entries()) {
     const run = join(root, `run${i}`);

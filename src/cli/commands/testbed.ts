@@ -1,4 +1,4 @@
-// `cliplab testbed build --out DIR …`: materializes the built-in emoji testbed (training shards + eval ImageFolders).
+// `cliplab testbed build --out DIR …`: materializes the built-in icon and emoji testbed (training shards + eval ImageFolders).
 import type { Command } from 'commander';
 import { buildTestbed, TESTBED_DEFAULTS } from '../../data/testbed/index.js';
 import { InputError } from '../../util/errors.js';
@@ -22,23 +22,23 @@ interface BuildFlags {
   misaligned?: string;
   seed?: string;
   concepts?: string;
-  perConcept?: string;
+  views?: string;
   evalViews?: string;
   evalViewsFull?: string;
   json?: boolean;
 }
 
 export function register(program: Command): void {
-  const testbed = program.command('testbed').description('the built-in emoji testbed (see docs/testbed.md)');
+  const testbed = program.command('testbed').description('the built-in icon and emoji testbed (see docs/testbed.md)');
   testbed
     .command('build')
-    .description('render the emoji sets into training sources (WebDataset shards) and eval ImageFolders under --out')
+    .description('render the icon and emoji sets into training sources (WebDataset shards) and eval ImageFolders under --out')
     .requiredOption('--out <dir>', 'output directory')
     .option('--image-size <n>', `image side in pixels (default ${TESTBED_DEFAULTS.imageSize})`)
     .option('--misaligned <f>', `fraction of each source's pairs with another concept's caption (default ${TESTBED_DEFAULTS.misaligned})`)
     .option('--seed <s>', `random seed (default ${TESTBED_DEFAULTS.seed})`)
     .option('--concepts <n>', 'quick build: only the first N shared concepts in class-priority order (default: all)')
-    .option('--per-concept <n>', `training samples per concept in each source (default ${TESTBED_DEFAULTS.perConcept})`)
+    .option('--views <n>', `training samples per artwork (one set's icon of a concept) in each source (default ${TESTBED_DEFAULTS.views})`)
     .option('--eval-views <n>', `images per class in the class-subset eval sets (default ${TESTBED_DEFAULTS.evalViews})`)
     .option('--eval-views-full <n>', `images per class in the -full eval sets (default ${TESTBED_DEFAULTS.evalViewsFull})`)
     .option('--json', 'print the manifest summary as JSON')
@@ -50,7 +50,7 @@ export function register(program: Command): void {
         misaligned: fractionFlag('--misaligned', flags.misaligned),
         seed: optionalInt('--seed', flags.seed),
         concepts: optionalInt('--concepts', flags.concepts),
-        perConcept: optionalInt('--per-concept', flags.perConcept),
+        views: optionalInt('--views', flags.views),
         evalViews: optionalInt('--eval-views', flags.evalViews),
         evalViewsFull: optionalInt('--eval-views-full', flags.evalViewsFull),
       });
@@ -60,7 +60,7 @@ export function register(program: Command): void {
         seconds,
         concepts: m.concepts.length,
         classes: m.classes.length,
-        sources: Object.fromEntries(m.sources.map((s) => [s.name, { samples: s.samples, concepts: s.concepts, misaligned: s.misaligned }])),
+        sources: Object.fromEntries(m.sources.map((s) => [s.name, { samples: s.samples, concepts: s.concepts, sets: s.sets.length, misaligned: s.misaligned }])),
         eval: Object.fromEntries(m.eval.map((e) => [e.name, { classes: e.classes, images: e.images }])),
       };
       if (flags.json) {

@@ -77,6 +77,16 @@ export function readPackageJson(pkgFile: string): unknown {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
 
+/** Like readPackageJson, but `{}` when the package has no such file (e.g. a set without chars.json). */
+export function readOptionalJson(pkgFile: string): unknown {
+  try {
+    require.resolve(pkgFile);
+  } catch {
+    return {};
+  }
+  return readPackageJson(pkgFile);
+}
+
 export function packageVersion(pkg: string): string {
   return (readPackageJson(`${pkg}/package.json`) as { version: string }).version;
 }
@@ -102,8 +112,14 @@ export interface Annotations {
   nameIndex: Map<string, string>;
 }
 
-/** Loads emojibase (en + caption locales) and CLDR annotations into concept records. */
+let cached: Annotations | undefined;
+
+/** Loads emojibase (en + caption locales) and CLDR annotations into concept records (once per process; treat as read-only). */
 export function loadAnnotations(): Annotations {
+  return (cached ??= readAnnotations());
+}
+
+function readAnnotations(): Annotations {
   const data = readPackageJson('emojibase-data/en/data.json') as EmojibaseEntry[];
   const messages = readPackageJson('emojibase-data/en/messages.json') as {
     groups: { key: string; message: string; order: number }[];

@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTestbed, readTestbedManifest, sourceShardPaths, evalSetPath, EVAL_SETS, SOURCE_SPECS, TRAINING_SOURCES, type TestbedManifest } from './index.js';
+import { buildTestbed, readTestbedManifest, sourceShardPaths, evalSetPath, CLASS_FAMILIES, EVAL_SETS, FAMILY_SETS, SOURCE_SPECS, TRAINING_SOURCES, type TestbedManifest } from './index.js';
+import { refKey } from './families.js';
+import { MIN_ARTWORKS_PER_FAMILY } from './icon-sets.js';
 import { readShards } from '../shards/reader.js';
 import type { ShardRecord } from '../shards/reader.js';
 import { InputError } from '../../util/errors.js';
 
-const OPTS = { concepts: 8, perConcept: 4, evalViews: 3, evalViewsFull: 1, imageSize: 32, misaligned: 0.25, seed: 7 };
+const OPTS = { concepts: 8, views: 2, evalViews: 3, evalViewsFull: 1, imageSize: 32, misaligned: 0.25, seed: 7 };
 
 function tree(dir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -38,7 +40,7 @@ let manifest: TestbedManifest;
 beforeAll(async () => {
   dirA = mkdtempSync(join(tmpdir(), 'cliplab-testbed-a-'));
   manifest = await buildTestbed({ out: dirA, ...OPTS });
-});
+}, 600_000);
 
 describe('buildTestbed (small)', () => {
   it('writes the promised layout and a manifest that reads back', async () => {
@@ -48,9 +50,10 @@ describe('buildTestbed (small)', () => {
     expect(m.classes.length).toBe(8);
     expect(m.sources.map((s) => s.name)).toEqual([...TRAINING_SOURCES]);
     for (const s of m.sources) {
-      expect(s.samples).toBe(8 * 4);
+      expect(s.sets.length, s.name).toBeGreaterThanOrEqual(3);
+      expect(s.samples).toBe(s.sets.reduce((a, x) => a + x.concepts, 0) * 2);
       expect(readdirSync(join(dirA, s.dir)).sort()).toEqual(['000000.tar', 'sizes.json']);
-      expect(JSON.parse(readFileSync(join(dirA, s.dir, 'sizes.json'), 'utf8'))).toEqual({ '000000.tar': 32 });
+      expect(JSON.parse(readFileSync(join(dirA, s.dir, 'sizes.json'), 'utf8'))).toEqual({ '000000.tar': s.samples });
     }
     expect(m.eval.map((e) => e.name)).toEqual(EVAL_SETS.flatMap((n) => [n, `${n}-full`]));
     expect(() => evalSetPath(dirA, m, 'imagenet')).toThrow(InputError);
@@ -78,22 +81,39 @@ describe('buildTestbed (small)', () => {
     const dirC = mkdtempSync(join(tmpdir(), 'cliplab-testbed-c-'));
     await buildTestbed({ out: dirC, ...OPTS, seed: 8 });
     const c = tree(dirC);
-    expect(c.get('sources/twemoji/000000.tar')).not.toBe(a.get('sources/twemoji/000000.tar'));
+    expect(c.get('sources/emoji-flat/000000.tar')).not.toBe(a.get('sources/emoji-flat/000000.tar'));
     // The clean reference view does not depend on the seed; augmented views do.
     const cls = manifest.classes[0]!.toLowerCase();
     expect(c.get(`eval/noto-v1/${cls}/0.png`)).toBe(a.get(`eval/noto-v1/${cls}/0.png`));
     expect(c.get(`eval/noto-v1/${cls}/1.png`)).not.toBe(a.get(`eval/noto-v1/${cls}/1.png`));
-  }, 60_000);
+  }, 600_000);
 
   it('misaligns the asked fraction of pairs, recorded in each sample json', async () => {
     for (const s of manifest.sources) {
       const recs = await samplesOf(dirA, manifest, s.name);
-      expect(recs.length).toBe(32);
+      expect(recs.length).toBe(s.samples);
       const mis = recs.filter((r) => r.meta.misaligned === true);
-      expect(mis.length).toBe(Math.round(0.25 * 32));
+      expect(mis.length).toBe(Math.round(0.25 * s.samples));
       expect(s.misaligned).toBe(mis.length);
       for (const r of mis) expect(r.meta.caption_concept).not.toBe(r.meta.concept);
       for (const r of recs) expect(new Set(['png'])).toContain(r.imageExt);
+    }
+  });
+
+  it('draws every class of a class family from several of its sets (independent artworks), each sample naming its set', async () => {
+    for (const name of CLASS_FAMILIES) {
+      const s = manifest.sources.find((x) => x.name === name)!;
+      const recs = await samplesOf(dirA, manifest, name);
+      const family = new Set(FAMILY_SETS[name].map(refKey));
+      const setsOf = new Map<string, Set<string>>();
+      for (const r of recs) {
+        expect(family.has(r.meta.set as string), `${name}: ${String(r.meta.set)}`).toBe(true);
+        const list = setsOf.get(r.meta.concept as string) ?? new Set();
+        list.add(r.meta.set as string);
+        setsOf.set(r.meta.concept as string, list);
+      }
+      for (const cls of manifest.classes) expect(setsOf.get(cls)?.size ?? 0, `${name} ${cls}`).toBeGreaterThanOrEqual(MIN_ARTWORKS_PER_FAMILY);
+      expect(s.concepts).toBe(setsOf.size);
     }
   });
 

@@ -1,5 +1,6 @@
-// `buildTestbed`: renders the emoji sets into six training sources (WebDataset shards with their caption
-// conventions and misaligned pairs) and the evaluation ImageFolders, then writes `DIR/testbed.json`.
+// `buildTestbed`: renders the icon and emoji sets into the training sources (one family of sets each, as
+// WebDataset shards with their caption conventions and misaligned pairs) and the evaluation ImageFolders,
+// then writes `DIR/testbed.json`.
 import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -10,9 +11,10 @@ import {
   DEFAULTS,
   EVAL_CLASS_COUNT,
   EVAL_CLASS_SEED,
+  CLASS_FAMILIES,
+  EVAL_ICON_SET_NAMES,
   EVAL_SETS,
   FULL_SUFFIX,
-  ICON_SETS,
   REFERENCE_SET,
   SHIFT_SETS,
   SOURCE_SPECS,
@@ -21,7 +23,8 @@ import {
   type EvalSetName,
   type SourceSpec,
 } from './constants.js';
-import { compareHex, conceptPriority, evalClasses, loadIconSets, sharedConcepts, type IconSetIndex, type IconSvg } from './icon-sets.js';
+import { FAMILY_SETS, iconPackages, refKey } from './families.js';
+import { MIN_ARTWORKS_PER_FAMILY, classEligibility, compareHex, conceptPriority, evalClasses, loadIconSets, sharedConcepts, type IconSetIndex, type IconSvg } from './icon-sets.js';
 import { MANIFEST_FILE, type TestbedEvalSet, type TestbedManifest, type TestbedSource } from './manifest.js';
 import { distortedView, evalView, renderView, trainingView } from './render.js';
 import { ShardWriter } from '../shards/writer.js';
@@ -41,8 +44,8 @@ export interface BuildTestbedOptions {
   seed?: number;
   /** Restrict the build to the first N shared concepts in class-priority order (quick builds, tests). */
   concepts?: number;
-  /** Samples per concept in each training source (default 6). */
-  perConcept?: number;
+  /** Samples per artwork (one set's icon of one concept) in each training source (default 2). */
+  views?: number;
   /** Images per class in the class-subset eval sets (default 5). */
   evalViews?: number;
   /** Images per class in the `-full` eval sets (default 2). */
@@ -61,7 +64,7 @@ function resolveOptions(o: BuildTestbedOptions): Resolved {
     misaligned: o.misaligned ?? DEFAULTS.misaligned,
     seed: o.seed ?? DEFAULTS.seed,
     concepts: o.concepts ?? null,
-    perConcept: o.perConcept ?? DEFAULTS.perConcept,
+    views: o.views ?? DEFAULTS.views,
     evalViews: o.evalViews ?? DEFAULTS.evalViews,
     evalViewsFull: o.evalViewsFull ?? DEFAULTS.evalViewsFull,
     shardSize: o.shardSize ?? DEFAULTS.shardSize,
@@ -75,7 +78,7 @@ function resolveOptions(o: BuildTestbedOptions): Resolved {
   if (!(r.misaligned >= 0 && r.misaligned < 1)) throw new InputError('misaligned', `must be a fraction in [0, 1), got ${r.misaligned}`);
   int('seed', r.seed, 0, 2 ** 32 - 1);
   if (r.concepts !== null) int('concepts', r.concepts, 1, 100_000);
-  int('perConcept', r.perConcept, 1, 1000);
+  int('views', r.views, 1, 1000);
   int('evalViews', r.evalViews, 1, 1000);
   int('evalViewsFull', r.evalViewsFull, 1, 1000);
   int('shardSize', r.shardSize, 1, 1_000_000);
@@ -123,11 +126,23 @@ function conceptOf(ann: Annotations, hex: string): Concept {
   return ann.concepts.get(hex)!;
 }
 
+/** The (set, concept, view) items of a source: every concept of the universe each of its sets depicts. */
+function sourceItems(ctx: Context, spec: SourceSpec): { items: { set: string; hex: string; view: number }[]; hexes: string[] } {
+  const items: { set: string; hex: string; view: number }[] = [];
+  const hexes = new Set<string>();
+  for (const ref of FAMILY_SETS[spec.name]) {
+    const set = ctx.sets.get(refKey(ref))!;
+    for (const hex of [...set.icons.keys()].filter((h) => !ctx.universe || ctx.universe.has(h)).sort(compareHex)) {
+      hexes.add(hex);
+      for (let view = 0; view < ctx.opts.views; view++) items.push({ set: refKey(ref), hex, view });
+    }
+  }
+  return { items, hexes: [...hexes].sort(compareHex) };
+}
+
 async function buildSource(ctx: Context, spec: SourceSpec): Promise<TestbedSource> {
   const { opts, ann } = ctx;
-  const set = ctx.sets.get(spec.name)!;
-  const hexes = [...set.icons.keys()].filter((h) => !ctx.universe || ctx.universe.has(h)).sort(compareHex);
-  const items = hexes.flatMap((hex) => Array.from({ length: opts.perConcept }, (_, view) => ({ hex, view })));
+  const { items, hexes } = sourceItems(ctx, spec);
   itemRng(opts.seed, `order/${spec.name}`).shuffle(items);
   const nMis = hexes.length > 1 ? Math.round(opts.misaligned * items.length) : 0;
   const misaligned = new Set(itemRng(opts.seed, `misaligned/${spec.name}`).shuffle(items.map((_, i) => i)).slice(0, nMis));
@@ -137,9 +152,9 @@ async function buildSource(ctx: Context, spec: SourceSpec): Promise<TestbedSourc
   const writer = new ShardWriter({ dir, shardSize: opts.shardSize });
   const samples = orderedMap(
     items,
-    async ({ hex, view }, i) => {
-      const rng = itemRng(opts.seed, `source/${spec.name}/${hex}/${view}`);
-      const { icon, svg } = set.icons.get(hex)!;
+    async ({ set: setKey, hex, view }, i) => {
+      const rng = itemRng(opts.seed, `source/${spec.name}/${setKey}/${hex}/${view}`);
+      const { icon, svg } = ctx.sets.get(setKey)!.icons.get(hex)!;
       const image = await renderView(trainingView(svg, rng.fork(1), view), opts.imageSize);
       const mis = misaligned.has(i);
       let captionHex = hex;
@@ -148,10 +163,12 @@ async function buildSource(ctx: Context, spec: SourceSpec): Promise<TestbedSourc
         while (captionHex === hex) captionHex = hexes[pickRng.int(hexes.length)]!;
       }
       const caption = makeCaption(spec.convention, conceptOf(ann, captionHex), rng.fork(3));
+      const setName = setKey.split(':')[0]!;
       const meta: Record<string, unknown> = {
         source: spec.name,
-        id: `${spec.name}:${icon}:${view}`,
-        url: `https://api.iconify.design/${spec.name}/${icon}.svg`,
+        set: setKey,
+        id: `${setName}:${icon}:${view}`,
+        url: `https://api.iconify.design/${setName}/${icon}.svg`,
         width: opts.imageSize,
         height: opts.imageSize,
         concept: hex,
@@ -163,7 +180,8 @@ async function buildSource(ctx: Context, spec: SourceSpec): Promise<TestbedSourc
         misaligned: mis,
       };
       if (mis) meta.caption_concept = captionHex;
-      return { key: `${spec.name}-${classDir(hex)}-${view}`, image, imageExt: 'png' as const, caption: caption.text, meta };
+      const key = `${spec.name}-${setKey.replace(':', '-')}-${classDir(hex)}-${view}`;
+      return { key, image, imageExt: 'png' as const, caption: caption.text, meta };
     },
     opts.concurrency,
   );
@@ -172,11 +190,14 @@ async function buildSource(ctx: Context, spec: SourceSpec): Promise<TestbedSourc
     ctx.tick();
   }
   const shards = await writer.close();
+  const perSet = new Map<string, number>();
+  for (const it of items) if (it.view === 0) perSet.set(it.set, (perSet.get(it.set) ?? 0) + 1);
   return {
     name: spec.name,
     style: spec.style,
     convention: spec.convention,
     dir: `sources/${spec.name}`,
+    sets: FAMILY_SETS[spec.name].map((r) => ({ set: refKey(r), concepts: perSet.get(refKey(r)) ?? 0 })),
     concepts: hexes.length,
     samples: items.length,
     misaligned: nMis,
@@ -246,7 +267,7 @@ async function buildEvalSet(
 
 function packageVersions(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const s of ICON_SETS) out[`@iconify-json/${s}`] = packageVersion(`@iconify-json/${s}`);
+  for (const p of iconPackages()) out[p] = packageVersion(p);
   out['cldr-annotations-full'] = packageVersion('cldr-annotations-full');
   out['emojibase-data'] = packageVersion('emojibase-data');
   out.sharp = sharp.versions.sharp ?? '';
@@ -266,27 +287,27 @@ export async function buildTestbed(options: BuildTestbedOptions): Promise<Testbe
 
 async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
   const ann = loadAnnotations();
-  const sets = loadIconSets(ann) as Map<string, IconSetIndex>;
-  const shared = sharedConcepts(sets.values());
-  const priority = conceptPriority(shared, ann);
+  const sets = loadIconSets(ann);
+  const shared = sharedConcepts(EVAL_ICON_SET_NAMES.map((n) => sets.get(n)!));
+  const eligible = classEligibility(ann, CLASS_FAMILIES.map((f) => FAMILY_SETS[f].map((r) => sets.get(refKey(r))!)));
+  const priority = conceptPriority(shared, eligible);
   if (opts.concepts !== null && opts.concepts > priority.length) {
-    throw new InputError('concepts', `at most ${priority.length} concepts are shared by every icon set, got ${opts.concepts}`);
+    throw new InputError('concepts', `at most ${priority.length} concepts are shared by every evaluation set, got ${opts.concepts}`);
   }
   const universeList = (opts.concepts === null ? [...shared] : priority.slice(0, opts.concepts)).sort(compareHex);
   const universe = opts.concepts === null ? null : new Set(universeList);
-  const classes = evalClasses(priority, ann, opts.concepts ?? priority.length);
+  const classes = evalClasses(priority, eligible, opts.concepts ?? priority.length);
   const sharedSet = new Set(shared);
   const reference = sets.get(REFERENCE_SET)!;
   const distractors = [...reference.icons.keys()].filter((h) => !sharedSet.has(h)).sort(compareHex).map((h) => reference.icons.get(h)!.svg);
 
   await fsp.mkdir(opts.out, { recursive: true });
   await fsp.rm(join(opts.out, MANIFEST_FILE), { force: true });
-  const sourceSizes = SOURCE_SPECS.map((s) => [...sets.get(s.name)!.icons.keys()].filter((h) => !universe || universe.has(h)).length);
+  const ctx: Context = { opts, ann, sets, universe, tick: (n = 1) => bar.tick(n) };
   const total =
-    sourceSizes.reduce((a, n) => a + n * opts.perConcept, 0) +
+    SOURCE_SPECS.reduce((a, s) => a + sourceItems(ctx, s).items.length, 0) +
     EVAL_SETS.length * (classes.length * opts.evalViews + universeList.length * opts.evalViewsFull);
   const bar = progress('testbed build', total, 'images');
-  const ctx: Context = { opts, ann, sets, universe, tick: (n = 1) => bar.tick(n) };
   try {
     const sources: TestbedSource[] = [];
     for (const spec of SOURCE_SPECS) sources.push(await buildSource(ctx, spec));
@@ -304,7 +325,7 @@ async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
         misaligned: opts.misaligned,
         seed: opts.seed,
         concepts: opts.concepts,
-        perConcept: opts.perConcept,
+        views: opts.views,
         evalViews: opts.evalViews,
         evalViewsFull: opts.evalViewsFull,
         shardSize: opts.shardSize,
@@ -318,7 +339,7 @@ async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
       classSelection: {
         seed: EVAL_CLASS_SEED,
         count: EVAL_CLASS_COUNT,
-        rule: 'single-code-point shared concepts outside symbols/flags/components and look-alike families, hexcode-sorted, shuffled with the seed, first count',
+        rule: `single-code-point concepts in every evaluation set, outside symbols/flags/components, look-alike families and UI-icon homonyms, drawn by >= ${MIN_ARTWORKS_PER_FAMILY} sets of each of ${CLASS_FAMILIES.join(', ')}; hexcode-sorted, shuffled with the seed, first count`,
       },
       reference: REFERENCE_SET,
       shifts: [...SHIFT_SETS],

@@ -1,5 +1,6 @@
 // The testbed's fixed vocabulary: training sources (style + caption convention), evaluation sets, defaults.
 // Everything downstream (training, eval, demo) names sources and sets through these constants.
+import { FAMILY_SETS, type FamilyName } from './families.js';
 
 /** Caption conventions, each drawn from real annotations (see captions.ts and docs/testbed.md). */
 export type CaptionConvention =
@@ -11,24 +12,26 @@ export type CaptionConvention =
   | 'stock-description'; // stock-photo style description: "Grinning face 3D icon isolated on white background"
 
 export interface SourceSpec {
-  /** Source name = icon set name (`@iconify-json/<name>`). */
+  /** Source name = family name (see families.ts). */
   name: TrainingSourceName;
   /** One line on the artwork style. */
   style: string;
   convention: CaptionConvention;
 }
 
-export const TRAINING_SOURCES = ['twemoji', 'noto', 'openmoji', 'fluent-emoji-flat', 'emojione', 'fluent-emoji'] as const;
-export type TrainingSourceName = (typeof TRAINING_SOURCES)[number];
+export const TRAINING_SOURCES = Object.keys(FAMILY_SETS) as FamilyName[];
+export type TrainingSourceName = FamilyName;
 
 export const SOURCE_SPECS: readonly SourceSpec[] = [
-  { name: 'twemoji', style: 'Twitter Twemoji: flat vector, bold shapes, no outlines', convention: 'alt-text' },
-  { name: 'noto', style: 'Google Noto (current): soft gradients, rounded shapes', convention: 'cldr-keywords' },
-  { name: 'openmoji', style: 'OpenMoji: hand-drawn look, thick black outlines, muted palette', convention: 'shortcode-tags' },
-  { name: 'fluent-emoji-flat', style: 'Microsoft Fluent flat: flat colours, simplified geometry', convention: 'label-category' },
-  { name: 'emojione', style: 'EmojiOne 2: glossy flat vector, circular faces', convention: 'multilingual' },
-  { name: 'fluent-emoji', style: 'Microsoft Fluent "3D" color: gradients, highlights, pseudo-3D shading', convention: 'stock-description' },
+  { name: 'emoji-flat', style: 'flat colour emoji (Twemoji, Fluent flat, EmojiOne 2 and 1, Firefox OS, Streamline)', convention: 'alt-text' },
+  { name: 'emoji-shaded', style: 'shaded or outlined colour emoji (Noto, Fluent 3D, OpenMoji)', convention: 'stock-description' },
+  { name: 'line-icons', style: 'monochrome outline UI icons (Tabler, Lucide, Phosphor, Iconoir, … 27 sets)', convention: 'shortcode-tags' },
+  { name: 'glyph-icons', style: 'monochrome filled glyphs and silhouettes (Material Design, Font Awesome, game-icons, … 18 sets)', convention: 'label-category' },
+  { name: 'color-icons', style: 'multicolour flat icons (IconPark, Flat Color, Fluent Color, Streamline colour, …)', convention: 'multilingual' },
 ];
+
+/** The sources every evaluation class must be learnable from (see classEligibility); `color-icons` covers fewer concepts, as a niche source does. */
+export const CLASS_FAMILIES: readonly TrainingSourceName[] = ['emoji-flat', 'emoji-shaded', 'line-icons', 'glyph-icons'];
 
 /** The reference distribution (ImageNet's role). */
 export const REFERENCE_SET = 'noto-v1' as const;
@@ -42,23 +45,22 @@ export type EvalSetName = typeof REFERENCE_SET | (typeof SHIFT_SETS)[number];
 export const EVAL_SETS: readonly EvalSetName[] = [REFERENCE_SET, ...SHIFT_SETS];
 export const FULL_SUFFIX = '-full';
 
-/** Every icon set the testbed reads; the shared concepts are those present in all of them. */
-export const ICON_SETS = [...TRAINING_SOURCES, REFERENCE_SET, ...NATURAL_SHIFTS] as const;
-export type IconSetName = (typeof ICON_SETS)[number];
+/** The sets of the evaluation distributions; the shared concepts are those present in all of them. */
+export const EVAL_ICON_SET_NAMES = [REFERENCE_SET, ...NATURAL_SHIFTS] as const;
 
 /** Size of the fixed evaluation class subset (the "ImageNet-100"). */
 export const EVAL_CLASS_COUNT = 100;
 /** Seed of the class-subset selection. Fixed: it does not follow `--seed`, so every build has the same classes. */
 export const EVAL_CLASS_SEED = 100;
 
-export const TESTBED_VERSION = 1;
+export const TESTBED_VERSION = 2;
 
 export const DEFAULTS = {
   imageSize: 64,
   misaligned: 0.2,
   seed: 0,
-  /** Samples (augmented renderings, each with its own caption) per concept in each training source. */
-  perConcept: 6,
+  /** Samples per artwork (one set's icon of one concept): view 0 clean, the rest augmented, each with its own caption. */
+  views: 2,
   /** Images per class in the class-subset eval sets (view 0 is the clean rendering, except in the distorted set). */
   evalViews: 5,
   /** Images per class in the `-full` eval sets. */

@@ -1,4 +1,4 @@
-// The built-in emoji testbed: public API (build, manifest reader, source and eval set names).
+// The built-in icon/emoji testbed: public API (build, manifest reader, source and eval set names).
 export { buildTestbed, type BuildTestbedOptions } from './build.js';
 export {
   readTestbedManifest,
@@ -20,14 +20,15 @@ export {
   SHIFT_SETS,
   EVAL_SETS,
   FULL_SUFFIX,
-  ICON_SETS,
+  EVAL_ICON_SET_NAMES,
+  CLASS_FAMILIES,
   EVAL_CLASS_COUNT,
   EVAL_CLASS_SEED,
   DEFAULTS as TESTBED_DEFAULTS,
   TESTBED_VERSION,
   type TrainingSourceName,
   type EvalSetName,
-  type IconSetName,
   type CaptionConvention,
   type SourceSpec,
 } from './constants.js';
+export { FAMILY_SETS, EVAL_ICON_SETS, type FamilyName, type IconSetRef } from './families.js';

@@ -26,6 +26,8 @@ const sourceSchema = z.object({
   convention: z.string(),
   /** Relative to the testbed directory. */
   dir: z.string(),
+  /** The source's icon sets (its "photographers") and how many concepts of the build each draws. */
+  sets: z.array(z.object({ set: z.string(), concepts: z.number().int() })),
   concepts: z.number().int(),
   samples: z.number().int(),
   misaligned: z.number().int(),
@@ -56,13 +58,13 @@ export const testbedManifestSchema = z.object({
     misaligned: z.number(),
     seed: z.number().int(),
     concepts: z.number().int().nullable(),
-    perConcept: z.number().int(),
+    views: z.number().int(),
     evalViews: z.number().int(),
     evalViewsFull: z.number().int(),
     shardSize: z.number().int(),
   }),
   packages: z.record(z.string(), z.string()),
-  /** Concepts shared by every icon set (restricted by `--concepts`), sorted by hexcode. */
+  /** Concepts shared by every evaluation set (restricted by `--concepts`), sorted by hexcode. */
   concepts: z.array(conceptSchema),
   /** Hexcodes of the evaluation class subset, sorted (the order of the class dirs and classnames.json). */
   classes: z.array(z.string()),

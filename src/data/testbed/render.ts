@@ -15,6 +15,8 @@ export interface Layer {
   /** Degrees, clockwise. */
   rotate: number;
   opacity: number;
+  /** CSS colour for `currentColor` (monochrome UI icons); librsvg's default is black. */
+  color?: string;
 }
 
 export interface View {
@@ -47,7 +49,7 @@ export function viewSvg(view: View, size: number): string {
   view.layers.forEach((l, i) => {
     const side = l.scale * size;
     const body = view.layers.length > 1 ? prefixIds(l.svg.body, `l${i}_`) : l.svg.body;
-    const opacity = l.opacity < 1 ? ` opacity="${num(l.opacity)}"` : '';
+    const opacity = (l.opacity < 1 ? ` opacity="${num(l.opacity)}"` : '') + (l.color ? ` color="${l.color}"` : '');
     parts.push(
       `<g transform="translate(${num(l.cx * size)} ${num(l.cy * size)}) rotate(${num(l.rotate)}) translate(${num(-side / 2)} ${num(-side / 2)})"${opacity}>`,
       `<svg width="${num(side)}" height="${num(side)}" viewBox="${l.svg.left} ${l.svg.top} ${l.svg.width} ${l.svg.height}">${body}</svg></g>`,
@@ -98,7 +100,8 @@ function offset(rng: Rng, scale: number, slack: number): number {
 
 /**
  * Training augmentation (as web images vary): view 0 is clean; other views scale 0.7–1, rotate ±20°,
- * shift, and half of them get a light tinted background.
+ * shift, and half of them get a light tinted background. Monochrome icons (drawn in `currentColor`) get
+ * a dark ink colour on views ≥ 1 half of the time, as UI icons appear themed.
  */
 export function trainingView(svg: IconSvg, rng: Rng, view: number): View {
   if (view === 0) return cleanView(svg);
@@ -107,7 +110,10 @@ export function trainingView(svg: IconSvg, rng: Rng, view: number): View {
   const cx = offset(rng, scale, 0.04);
   const cy = offset(rng, scale, 0.04);
   const background = rng.random() < 0.5 ? WHITE : hsl(rng.uniform(0, 360), rng.uniform(0.3, 0.7), rng.uniform(0.86, 0.96));
-  return { background, layers: [{ svg, cx, cy, scale, rotate, opacity: 1 }] };
+  const ink = rng.random() < 0.5 ? hsl(rng.uniform(0, 360), rng.uniform(0.5, 0.9), rng.uniform(0.2, 0.45)) : undefined;
+  const layer: Layer = { svg, cx, cy, scale, rotate, opacity: 1 };
+  if (ink && svg.body.includes('currentColor')) layer.color = ink;
+  return { background, layers: [layer] };
 }
 
 /** Evaluation view of a natural set (reference or style shift): view 0 is clean; others scale 0.8–1, rotate ±10°. */
