@@ -42,6 +42,17 @@ function analysisNotes(t: Transform, study: Study, seed: number, resamples: numb
   ];
 }
 
+/** Class count of the reference results (from `classes.count` or `per_class`), for chance; null when none says. */
+function referenceClasses(results: LoadedResult[], reference: string): number | null {
+  for (const { result } of results) {
+    if (result.dataset !== reference) continue;
+    const c = result.classes;
+    if (typeof c === 'object' && c.count) return c.count;
+    if (result.per_class) return Object.keys(result.per_class).length;
+  }
+  return null;
+}
+
 export function analyze(results: LoadedResult[], opts: AnalyzeOptions = {}): Robustness {
   const t = getTransform(opts.transform ?? 'probit');
   const spec: BaselineSpec = opts.baseline ?? { kind: 'default' };
@@ -59,6 +70,7 @@ export function analyze(results: LoadedResult[], opts: AnalyzeOptions = {}): Rob
     generatedAt: new Date().toISOString(),
     transform: t.name,
     reference: study.reference,
+    referenceClasses: referenceClasses(results, study.reference),
     shifts: study.shifts,
     averageDataset: AVERAGE,
     notes: analysisNotes(t, study, seed, resamples),

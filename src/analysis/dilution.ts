@@ -4,7 +4,28 @@ import type { DesignInfo } from '../eval/result.js';
 import { type AnalysisContext, lineKey, pointsOf } from './lines.js';
 import type { DesignRecord, DilutionRecord, MixingCurve } from './robustness-types.js';
 import { AVERAGE } from './study.js';
-import { predictionCi } from './trend-line.js';
+import { type LineWithCi, type Point, percentile, predictionCi } from './trend-line.js';
+import { seedFor } from '../util/seed.js';
+import { Rng } from '../util/rng.js';
+
+/**
+ * How far the mixture's models fall below the best source's line (accuracy points, mean over the
+ * mixture's models of line − model), with a 95% CI that resamples both the mixture's models and the
+ * source line's bootstrap replicates.
+ */
+export function shortfallFromLine(line: LineWithCi, pts: Point[], inverse: (z: number) => number, seed: number): { mean: number; ci95: [number, number] } {
+  const gap = (a: number, b: number, p: Point): number => inverse(a * p.x + b) - inverse(p.y);
+  const mean = pts.reduce((acc, p) => acc + gap(line.slope, line.intercept, p), 0) / pts.length;
+  const rng = new Rng(seed);
+  const reps: number[] = [];
+  for (const [a, b] of line.replicates) {
+    let sum = 0;
+    for (let i = 0; i < pts.length; i++) sum += gap(a, b, pts[rng.int(pts.length)]!);
+    reps.push(sum / pts.length);
+  }
+  reps.sort((x, y) => x - y);
+  return { mean, ci95: reps.length > 0 ? [percentile(reps, 0.025), percentile(reps, 0.975)] : [mean, mean] };
+}
 
 export function normalizedSources(info: DesignInfo): Record<string, number> {
   const entries = Object.entries(info.sources).filter(([, p]) => p > 0);
@@ -62,6 +83,8 @@ export function analyzeDilution(ctx: AnalysisContext): DilutionRecord[] {
       const pBase = base ? t.inverse(base.slope * x0 + base.intercept) : null;
       const best = Math.max(...pSrc);
       const worst = Math.min(...pSrc);
+      const bestLine = srcLines[pSrc.indexOf(best)]!;
+      const mixBand = predictionCi(mixLine, x0);
       let ensemble: DilutionRecord['ensemble'] = null;
       for (const e of ensembles) {
         const eLine = lines.get(lineKey(e, dataset));
@@ -97,6 +120,9 @@ export function analyzeDilution(ctx: AnalysisContext): DilutionRecord[] {
                 interpolation: pInterp - pBase,
               },
         dilution: best - pMix,
+        mixtureCi95: [t.inverse(mixBand[0]), t.inverse(mixBand[1])],
+        bestSource: names[pSrc.indexOf(best)]!,
+        shortfall: shortfallFromLine(bestLine, pts, (z) => t.inverse(z), seedFor(ctx.seed, `shortfall/${mixture}/${dataset}`)),
         deviationFromInterpolation: pMix - pInterp,
         between: pMix >= worst - 1e-12 && pMix <= best + 1e-12,
         belowBest: pMix < best,

@@ -4,7 +4,19 @@ import type { LineRecord } from './robustness-types.js';
 import { AVERAGE, type ModelRow, type Study } from './study.js';
 import { type Transform, transformAccuracy } from './transform.js';
 import { seedFor } from '../util/seed.js';
-import { type LineWithCi, type Point, fitLineWithCi } from './trend-line.js';
+import { type LineWithCi, type Point, fitLineWithCi, predictionCi } from './trend-line.js';
+
+/** Points at which a line's 95% prediction band is recorded (for plots). */
+const BAND_POINTS = 12;
+
+/** The bootstrap 95% band of a line's prediction at evenly spaced x over [lo, hi]. */
+export function lineBand(line: LineWithCi, lo: number, hi: number): { x: number; lo: number; hi: number }[] {
+  return Array.from({ length: BAND_POINTS }, (_, i) => {
+    const x = lo + ((hi - lo) * i) / (BAND_POINTS - 1);
+    const [a, b] = predictionCi(line, x);
+    return { x, lo: a, hi: b };
+  });
+}
 
 /** Lines keyed by `${design}\0${dataset}`; the fitted objects keep bootstrap replicates. */
 export type LineTable = Map<string, LineWithCi>;
@@ -54,6 +66,7 @@ export function fitDesignLines(study: Study, t: Transform, seed: number, resampl
         n: fit.n,
         ci95: fit.ci95,
         xRange: [Math.min(...xs), Math.max(...xs)],
+        band: lineBand(fit, Math.min(...xs), Math.max(...xs)),
       });
     }
   }

@@ -14,6 +14,8 @@ export interface LineRecord {
   ci95: { slope: [number, number]; intercept: [number, number] };
   /** Transformed reference accuracy range of the models the line was fitted on. */
   xRange: [number, number];
+  /** Bootstrap 95% band of the line's prediction over xRange (transformed units); absent in older files. */
+  band?: { x: number; lo: number; hi: number }[];
 }
 
 export interface BaselineLine {
@@ -67,6 +69,12 @@ export interface DilutionRecord {
   er: { mixture: number; sources: Record<string, number>; interpolation: number } | null;
   /** Best source minus mixture (accuracy points; > 0 means diluted). */
   dilution: number;
+  /** 95% band of the mixture line's prediction at that point (accuracy units). */
+  mixtureCi95: [number, number];
+  /** The source whose line predicts the most there. */
+  bestSource: string;
+  /** Mean over the mixture's models of (best source's line − model), with a bootstrap 95% CI (models and line resampled). */
+  shortfall: { mean: number; ci95: [number, number] };
   /** Mixture minus interpolation (accuracy points). */
   deviationFromInterpolation: number;
   between: boolean;
@@ -114,6 +122,8 @@ export interface Robustness {
   generatedAt: string;
   transform: TransformName;
   reference: string;
+  /** Classes of the reference evaluation (chance = 1 / classes); null or absent when the results do not say. */
+  referenceClasses?: number | null;
   shifts: string[];
   averageDataset: string;
   notes: string[];

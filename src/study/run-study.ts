@@ -10,7 +10,7 @@ import { InputError } from '../util/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { lockDir } from '../util/dir-lock.js';
 import { type Executor, LocalProcessExecutor, killGroup, processMatches } from './executor.js';
-import { findingsMarkdown, studyFindings } from './findings.js';
+import { findingsMarkdown, studyFindings } from '../analysis/findings.js';
 import { type JobContext, jobWork, studyLayout } from './jobs.js';
 import { type StudyPlan, planStudy } from './plan.js';
 import { writeSourceSamples } from './samples.js';
@@ -152,7 +152,7 @@ export async function analyzeStudy(
     ...(existsSync(samplesDir) ? { samplesDir } : {}),
   });
   const written = await writeAnalysis(out, robustness, { png: true });
-  const findings = studyFindings(robustness, results);
+  const findings = studyFindings(robustness);
   await writeJsonAtomic(join(out, 'findings.json'), findings);
   await writeFileAtomic(join(out, 'findings.md'), findingsMarkdown(findings));
   info(`analysis: ${written.json}`);

@@ -1,6 +1,7 @@
-// The paper's figures as Vega-Lite specs: shift vs reference accuracy on transformed axes (one panel per
-// shift and one for the average; y = x, the baseline, one fitted line per design), effective-robustness
-// bars with CIs per design, and ER against the mixing proportion.
+// The paper's figures as Vega-Lite specs: shift vs reference accuracy on transformed axes (one figure per
+// shift and one for the average; y = x, chance, the baseline, each design's line with its 95% band),
+// effective-robustness bars with CIs per design, and ER against the mixing proportion. A design has the
+// same colour in every figure.
 import type { Robustness } from '../robustness-types.js';
 import { getTransform, transformAccuracy } from '../transform.js';
 import { accuracyAxis } from './axes.js';
@@ -12,12 +13,26 @@ export interface Figure {
   spec: VegaLiteSpec;
 }
 
-const PANEL_W = 250;
-const PANEL_H = 230;
+const PANEL_W = 520;
+const PANEL_H = 400;
 
 type Json = Record<string, unknown>;
 
-function scatterPanel(r: Robustness, dataset: string, designDomain: string[]): Json {
+/** Tableau 20, reordered so the first ten are the strong tones: one fixed colour per design in every figure. */
+const PALETTE = [
+  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+  '#a0cbe8', '#ffbe7d', '#ff9d9a', '#86bcb6', '#8cd17d', '#f1ce63', '#d4a6c8', '#fabfd2', '#d7b5a6', '#79706e',
+];
+
+/** The colour scale every figure uses: designs sorted by name, each its own colour. */
+export function designColor(r: Robustness): { domain: string[]; range: string[] } {
+  const domain = [...new Set(r.models.map((m) => m.design))].sort();
+  return { domain, range: domain.map((_, i) => PALETTE[i % PALETTE.length]!) };
+}
+
+const CONFIG = { font: 'DejaVu Sans, sans-serif', background: 'white', legend: { labelLimit: 0, titleLimit: 0 }, axis: { labelLimit: 0 } };
+
+function scatterPanel(r: Robustness, dataset: string): Json {
   const t = getTransform(r.transform);
   const rows = r.models.filter((m) => m.dataset === dataset);
   const points = rows.map((m) => ({
@@ -28,73 +43,64 @@ function scatterPanel(r: Robustness, dataset: string, designDomain: string[]): J
     ref: +(100 * m.accReference).toFixed(2),
     shift: +(100 * m.accShift).toFixed(2),
   }));
-  const xAxis = accuracyAxis(t, points.map((p) => p.x));
-  const yAxis = accuracyAxis(t, points.map((p) => p.y));
+  const chance = r.referenceClasses ? t.forward(1 / r.referenceClasses) : null;
+  const xAxis = accuracyAxis(t, [...points.map((p) => p.x), ...(chance === null ? [] : [chance])]);
+  const yAxis = accuracyAxis(t, [...points.map((p) => p.y), ...(chance === null ? [] : [chance])]);
   const [x0, x1] = xAxis.domain;
-  const fits = r.lines
-    .filter((l) => l.dataset === dataset)
-    .flatMap((l) => {
-      const pad = 0.05 * (x1 - x0);
-      const a = Math.max(x0, l.xRange[0] - pad);
-      const b = Math.min(x1, l.xRange[1] + pad);
-      return [a, b].map((x) => ({ design: l.design, x, y: l.slope * x + l.intercept }));
-    });
+  const lines = r.lines.filter((l) => l.dataset === dataset);
+  const fits = lines.flatMap((l) => [l.xRange[0], l.xRange[1]].map((x) => ({ design: l.design, x, y: l.slope * x + l.intercept })));
+  const bands = lines.flatMap((l) => (l.band ?? []).map((b) => ({ design: l.design, x: b.x, lo: b.lo, hi: b.hi })));
   const base = r.baseline.lines.find((l) => l.dataset === dataset);
   const baseRows = base ? [x0, x1].map((x) => ({ x, y: base.slope * x + base.intercept })) : [];
   const lo = Math.max(x0, yAxis.domain[0]);
   const hi = Math.min(x1, yAxis.domain[1]);
   const diag = lo < hi ? [{ x: lo, y: lo }, { x: hi, y: hi }] : [];
   const x = {
-    field: 'x', type: 'quantitative', title: `${r.reference} accuracy`,
+    field: 'x', type: 'quantitative', title: `${r.reference} accuracy (reference)`,
     scale: { domain: xAxis.domain, zero: false, nice: false },
     axis: { values: xAxis.values, labelExpr: xAxis.labelExpr, grid: true },
   };
   const y = {
-    field: 'y', type: 'quantitative', title: 'shift accuracy',
+    field: 'y', type: 'quantitative', title: `${dataset === r.averageDataset ? 'mean shift' : dataset} accuracy`,
     scale: { domain: yAxis.domain, zero: false, nice: false },
     axis: { values: yAxis.values, labelExpr: yAxis.labelExpr, grid: true },
   };
-  const color = { field: 'design', type: 'nominal', scale: { domain: designDomain, scheme: designDomain.length > 10 ? 'tableau20' : 'tableau10' }, legend: { title: 'design' } };
-  return {
-    width: PANEL_W,
-    height: PANEL_H,
-    title: dataset === r.averageDataset ? 'average over shifts' : dataset,
-    layer: [
-      { data: { values: diag }, mark: { type: 'line', color: '#999', strokeDash: [2, 3], clip: true }, encoding: { x, y } },
-      { data: { values: baseRows }, mark: { type: 'line', color: '#222', strokeDash: [6, 4], clip: true }, encoding: { x, y } },
-      { data: { values: fits }, mark: { type: 'line', clip: true, strokeWidth: 2 }, encoding: { x, y, color, detail: { field: 'design' } } },
-      {
-        data: { values: points },
-        mark: { type: 'point', filled: true, size: 45, opacity: 0.85, clip: true },
-        encoding: {
-          x, y, color,
-          tooltip: [{ field: 'model' }, { field: 'design' }, { field: 'ref', title: 'ref %' }, { field: 'shift', title: 'shift %' }],
-        },
-      },
-    ],
-  };
+  const color = { field: 'design', type: 'nominal', scale: designColor(r), legend: { title: 'design', symbolLimit: 0 } };
+  const ref = (values: Json[], mark: Json, enc: Json): Json => ({ data: { values }, mark: { clip: true, ...mark }, encoding: enc });
+  const layers: Json[] = [
+    ref(diag, { type: 'line', color: '#999', strokeDash: [2, 3] }, { x, y }),
+    ref(baseRows, { type: 'line', color: '#222', strokeDash: [6, 4] }, { x, y }),
+    ref(bands, { type: 'area', opacity: 0.15 }, { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: { ...color, legend: null }, detail: { field: 'design' } }),
+    ref(fits, { type: 'line', strokeWidth: 2 }, { x, y, color: { ...color, legend: null }, detail: { field: 'design' } }),
+    ref(points, { type: 'point', filled: true, size: 45, opacity: 0.9 }, {
+      x, y, color,
+      tooltip: [{ field: 'model' }, { field: 'design' }, { field: 'ref', title: 'ref %' }, { field: 'shift', title: 'shift %' }],
+    }),
+  ];
+  if (chance !== null) {
+    layers.push(
+      ref([{ v: chance }], { type: 'rule', color: '#b3261e', strokeDash: [1, 3] }, { x: { ...x, field: 'v' } }),
+      ref([{ v: chance }], { type: 'rule', color: '#b3261e', strokeDash: [1, 3] }, { y: { ...y, field: 'v' } }),
+      ref([{ x: chance, y: yAxis.domain[1], label: 'chance' }], { type: 'text', color: '#b3261e', align: 'left', baseline: 'top', dx: 3, dy: 3, fontSize: 10 }, { x, y, text: { field: 'label' } }),
+    );
+  }
+  return { width: PANEL_W, height: PANEL_H, layer: layers };
 }
 
-export function scatterFigure(r: Robustness): Figure {
-  const designs = [...new Set(r.models.map((m) => m.design))].sort();
-  const panels = [...r.shifts, r.averageDataset]
+/** One scatter per shift (and one for the mean over shifts): probit axes, each design's line with its 95% band. */
+export function scatterFigures(r: Robustness): Figure[] {
+  return [...r.shifts, r.averageDataset]
     .filter((d) => r.models.some((m) => m.dataset === d))
-    .map((d) => scatterPanel(r, d, designs));
-  return {
-    name: 'scatter',
-    title: `Shift accuracy against ${r.reference} accuracy (${r.transform}-scaled axes)`,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: {
-        text: `Distribution shift vs ${r.reference} accuracy`,
-        subtitle: `${r.transform} axes; solid: fitted line per design; dashed black: baseline; dotted grey: y = x`,
-      },
-      columns: 3,
-      concat: panels,
-      resolve: { scale: { color: 'shared' } },
-      config: { font: 'DejaVu Sans, sans-serif', background: 'white' },
-    } as unknown as VegaLiteSpec,
-  };
+    .map((d) => ({
+      name: `scatter-${d}`,
+      title: `${d === r.averageDataset ? 'Mean over shifts' : d} against ${r.reference} (${r.transform} axes): each design's line with its bootstrap 95% band; dashed black: baseline; dotted grey: y = x; red: chance`,
+      spec: {
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        title: { text: `${d === r.averageDataset ? 'Mean over shifts' : d} vs ${r.reference}`, subtitle: `${r.transform} axes labelled in accuracy` },
+        ...scatterPanel(r, d),
+        config: CONFIG,
+      } as unknown as VegaLiteSpec,
+    }));
 }
 
 export function erBarsFigure(r: Robustness): Figure {
@@ -118,7 +124,7 @@ export function erBarsFigure(r: Robustness): Figure {
         height: 200,
         title: dataset === r.averageDataset ? 'average over shifts' : dataset,
         layer: [
-          { data: { values: rows }, mark: { type: 'bar' }, encoding: { x, y: { field: 'er', type: 'quantitative', title: 'ER (pp)' }, color: { field: 'kind', type: 'nominal' } } },
+          { data: { values: rows }, mark: { type: 'bar' }, encoding: { x, y: { field: 'er', type: 'quantitative', title: 'ER (pp)' }, color: { field: 'design', type: 'nominal', scale: designColor(r), legend: null } } },
           { data: { values: rows }, mark: { type: 'rule', color: '#222' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
           { data: { values: [{ z: 0 }] }, mark: { type: 'rule', color: '#666' }, encoding: { y: { field: 'z', type: 'quantitative' } } },
         ],
@@ -133,7 +139,7 @@ export function erBarsFigure(r: Robustness): Figure {
       title: { text: 'Effective robustness by design', subtitle: `against the baseline (${r.baseline.source}); error bars: bootstrap 95% CI over models` },
       columns: 2,
       concat: panels,
-      config: { font: 'DejaVu Sans, sans-serif', background: 'white' },
+      config: CONFIG,
     } as unknown as VegaLiteSpec,
   };
 }
@@ -168,13 +174,13 @@ export function mixingFigure(r: Robustness): Figure | null {
       title: { text: 'Mixing sources', subtitle: 'dashed: linear interpolation between the pure sources' },
       columns: 3,
       concat: panels,
-      config: { font: 'DejaVu Sans, sans-serif', background: 'white' },
+      config: CONFIG,
     } as unknown as VegaLiteSpec,
   };
 }
 
 export function analysisFigures(r: Robustness): Figure[] {
-  const figs = [scatterFigure(r)];
+  const figs = scatterFigures(r);
   if (r.designs.some((d) => d.effectiveRobustness)) figs.push(erBarsFigure(r));
   const mix = mixingFigure(r);
   if (mix) figs.push(mix);

@@ -1,6 +1,7 @@
 // The report as one self-contained HTML page: figures as inline SVG, sortable tables, theory claims,
 // sample thumbnails (base64) with captions, provenance. No external resources. `live` adds the polling
 // script that `serve` uses to reload the page when results change.
+import { studyFindings } from '../findings.js';
 import { analysisFigures, type Figure } from '../plots/figures.js';
 import { renderSvg } from '../plots/render.js';
 import type { Robustness } from '../robustness-types.js';
@@ -39,34 +40,10 @@ function tableHtml(t: Table, collapsed = false): string {
   return `<h3>${esc(t.title)}</h3><div class="scroll">${table}</div>${caption}`;
 }
 
-const pp = (v: number): string => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)} pp`;
-
+/** The first screen: the findings, stated with their CIs (including the ones this run does not show). */
 function summaryHtml(r: Robustness): string {
-  const avg = r.designs
-    .filter((d) => d.dataset === r.averageDataset && d.effectiveRobustness)
-    .sort((a, b) => b.effectiveRobustness!.mean - a.effectiveRobustness!.mean);
-  const items: string[] = [];
-  if (avg.length > 0) {
-    const best = avg[0]!;
-    items.push(
-      `Most effectively robust design (average over shifts): <b>${esc(best.design)}</b> (${esc(best.kind)}), ER ${pp(best.effectiveRobustness!.mean)} ` +
-        `[${pp(best.effectiveRobustness!.ci95[0])}, ${pp(best.effectiveRobustness!.ci95[1])}].`,
-    );
-  }
-  for (const d of r.dilution.filter((x) => x.dataset === r.averageDataset)) {
-    let s = `Mixture <b>${esc(d.mixture)}</b>: ${d.between ? 'between' : 'not between'} its sources' lines, ${pp(d.dilution)} below the best source ` +
-      `(${pp(d.deviationFromInterpolation)} from the proportion-weighted interpolation) at ${(100 * d.atAccReference).toFixed(1)}% reference accuracy.`;
-    if (d.ensemble)
-      s += ` Output mixing (<b>${esc(d.ensemble.design)}</b>) differs by ${pp(d.ensemble.difference)}: ${d.ensemble.outputPredictsInput ? 'it predicts input mixing (within its 95% band)' : 'outside its 95% band'}.`;
-    items.push(s);
-  }
-  const sizes = r.sizeScaling.filter((s) => s.dataset === r.averageDataset);
-  if (sizes.length > 0)
-    items.push(
-      `Size scaling (average over shifts): ` +
-        sizes.map((s) => `<b>${esc(s.design)}</b> ${s.onLine ? 'stays on its line' : 'moves off its line'} (p = ${s.p.toFixed(3)}, n = ${s.n})`).join('; ') + '.',
-    );
-  return `<ul class="findings">${items.map((i) => `<li>${i}</li>`).join('')}</ul>`;
+  const items = studyFindings(r).statements;
+  return `<ul class="findings">${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`;
 }
 
 function provenanceHtml(input: ReportInput, r: Robustness | null): string {
@@ -124,7 +101,7 @@ export async function renderReportHtml(input: ReportInput, opts: RenderOptions =
   let figIndex = 0;
   if (r) {
     nav.push('<a href="#summary">Summary</a>', '<a href="#figures">Figures</a>', '<a href="#tables">Tables</a>');
-    sections.push(`<section id="summary"><h2>Summary</h2>${summaryHtml(r)}<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` +
+    sections.push(`<section id="summary"><h2>Findings</h2>${summaryHtml(r)}<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` +
       (r.warnings.length ? `<div class="warn"><b>Warnings</b><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>` : '') + '</section>');
     const figs: string[] = [];
     for (const f of analysisFigures(r)) figs.push(await figureHtml(f, figIndex++));

@@ -73,7 +73,17 @@ describeWith(chromiumTool, 'report in headless Chromium', () => {
           return { name: el.getAttribute('data-figure'), w: box?.width ?? 0, h: box?.height ?? 0, marks: svg?.querySelectorAll('path, line, text').length ?? 0 };
         }),
       );
-      expect(figures.map((f) => f.name)).toEqual(['scatter', 'er-bars', 'mixing', 'theory-lines', 'theory-curves']);
+      expect(figures.map((f) => f.name)).toEqual([
+        'scatter-emojione-monotone', 'scatter-fluent-emoji-high-contrast', 'scatter-noto-v1-distorted', 'scatter-average',
+        'er-bars', 'mixing', 'theory-lines', 'theory-curves',
+      ]);
+      // Every figure fits the 1400-px page (no horizontal scrolling) and its legend is inside the drawing.
+      const fits = await page.$$eval('figure.plot', (els) => els.map((el) => el.scrollWidth <= el.clientWidth + 1));
+      expect(fits.every(Boolean)).toBe(true);
+      // The first screen states the findings, never "most robust" for the baseline design.
+      const first = await page.locator('#summary li').allTextContents();
+      expect(first.join(' ')).toMatch(/Best single-source model/);
+      expect(first.join(' ')).not.toMatch(/most (effectively )?robust design/i);
       for (const f of figures) {
         expect(f.w, f.name!).toBeGreaterThan(200);
         expect(f.h, f.name!).toBeGreaterThan(150);
