@@ -213,7 +213,8 @@ export function findingsStatements(f: Findings, average = 'average'): string[] {
       s += `; input mixing predicts ${m.mixturePredicted}% ${ci(m.mixtureCi95)} on the average shift, output mixing (ensemble) ${m.ensemblePredicted}% ${ci(m.ensembleCi95!)}${m.outputPredictsInput ? ' — the ensemble predicts the mixture' : ' — outside the ensemble’s band'}`;
     out.push(s + '.');
   }
-  const sizes = f.sizeScaling.filter((s) => s.dataset === average);
+  const sourceDesigns = new Set(f.designs.filter((d) => d.kind === 'source').map((d) => d.design));
+  const sizes = f.sizeScaling.filter((s) => s.dataset === average && sourceDesigns.has(s.design));
   if (sizes.length > 0)
     out.push(
       `More data, same source (size term at fixed reference accuracy, probit per decade): ${sizes

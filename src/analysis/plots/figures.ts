@@ -13,8 +13,8 @@ export interface Figure {
   spec: VegaLiteSpec;
 }
 
-const PANEL_W = 520;
-const PANEL_H = 400;
+const PANEL_W = 600;
+const PANEL_H = 420;
 
 type Json = Record<string, unknown>;
 

@@ -100,7 +100,7 @@ export async function renderReportHtml(input: ReportInput, opts: RenderOptions =
   const nav: string[] = [];
   let figIndex = 0;
   if (r) {
-    nav.push('<a href="#summary">Summary</a>', '<a href="#figures">Figures</a>', '<a href="#tables">Tables</a>');
+    nav.push('<a href="#summary">Findings</a>', '<a href="#figures">Figures</a>', '<a href="#tables">Tables</a>');
     sections.push(`<section id="summary"><h2>Findings</h2>${summaryHtml(r)}<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` +
       (r.warnings.length ? `<div class="warn"><b>Warnings</b><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>` : '') + '</section>');
     const figs: string[] = [];
