@@ -70,12 +70,13 @@ function scatterPanel(r: Robustness, dataset: string): Json {
   const layers: Json[] = [
     ref(diag, { type: 'line', color: '#999', strokeDash: [2, 3] }, { x, y }),
     ref(baseRows, { type: 'line', color: '#222', strokeDash: [6, 4] }, { x, y }),
-    ref(bands, { type: 'area', opacity: 0.15 }, { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: { ...color, legend: null }, detail: { field: 'design' } }),
-    ref(fits, { type: 'line', strokeWidth: 2 }, { x, y, color: { ...color, legend: null }, detail: { field: 'design' } }),
+    // Points first: the shared colour legend takes its symbols from the first layer that uses the scale.
     ref(points, { type: 'point', filled: true, size: 45, opacity: 0.9 }, {
       x, y, color,
       tooltip: [{ field: 'model' }, { field: 'design' }, { field: 'ref', title: 'ref %' }, { field: 'shift', title: 'shift %' }],
     }),
+    ref(bands, { type: 'area', opacity: 0.15 }, { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color, detail: { field: 'design' } }),
+    ref(fits, { type: 'line', strokeWidth: 2 }, { x, y, color, detail: { field: 'design' } }),
   ];
   if (chance !== null) {
     layers.push(
