@@ -49,7 +49,7 @@ describe('study runner (fake cliplab)', () => {
       expect(results.length).toBe(21 * 4);
       const ens = JSON.parse(readFileSync(join(out, 'results', 'ens-emoji-flat50-emoji-shaded50-s2-seed0__noto-v1.json'), 'utf8'));
       expect(ens.design_info.kind).toBe('ensemble');
-      expect(ens.design_info.members.map((m: { model: string }) => m.model).sort()).toEqual(['emoji-shaded-s2-seed0', 'emoji-flat-s2-seed0']);
+      expect(ens.design_info.members.map((m: { model: string }) => m.model).sort()).toEqual(['emoji-flat-s2-seed0', 'emoji-shaded-s2-seed0']);
       const filt = JSON.parse(readFileSync(join(out, 'results', 'line-icons-filtered-s1-seed0__emojione-monotone.json'), 'utf8'));
       expect(filt.design_info).toMatchObject({ kind: 'filtered', sources: { 'line-icons': 1 }, filter: { method: 'clip-score', fraction: 0.5, model: 'emoji-flat-s3-seed0' } });
       expect(filt.design_info.size).toBe(30); // 120 pairs × 0.5 kept × size fraction 0.5
