@@ -28,7 +28,7 @@ describe('cliplab analyze / report / theory', () => {
     expect(json.transform).toBe('probit');
     expect(json.reference).toBe('noto-v1');
     expect(json.models.every((m) => typeof m.effectiveRobustness === 'number')).toBe(true);
-    for (const f of ['robustness.json', 'robustness.md', 'lines.csv', 'models.csv', 'designs.csv', 'dilution.csv', 'size-scaling.csv', 'plots/scatter.svg', 'plots/scatter.png', 'plots/er-bars.png', 'plots/mixing.png'])
+    for (const f of ['robustness.json', 'robustness.md', 'lines.csv', 'models.csv', 'designs.csv', 'dilution.csv', 'size-scaling.csv', 'plots/scatter-average.svg', 'plots/scatter-average.png', 'plots/er-bars.png', 'plots/mixing.png'])
       expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'lines.csv'), 'utf8').split('\n')[0]).toBe('design,dataset,slope,slope 95% CI,intercept,intercept 95% CI,R²,n');
     const rep = cli('report', '--in', out, '--out', join(dir, 'report.html'));
