@@ -1,7 +1,8 @@
 // Reading `torch.save` files (.pt/.bin: a zip of `<archive>/data.pkl` + raw storages `<archive>/data/<key>`)
 // into the same tensors a safetensors file gives: OpenCLIP's {'epoch', 'state_dict', 'optimizer'} or a bare
 // state dict, `module.` prefixes kept for matchStateDict to strip. Unpickling goes through ./pickle.ts with
-// only the globals a state dict needs; storages are read only for the state dict's tensors.
+// only the globals a state dict needs (and the numpy scalars OpenCLIP's optimizer state carries, decoded as
+// data); storages are read only for the state dict's tensors.
 import yauzl from 'yauzl';
 import { InputError } from '../util/errors.js';
 import { type PyGlobal, type PyValue, pyGlobal, unpickle } from './pickle.js';
@@ -76,7 +77,31 @@ function torchGlobals(where: string): Map<string, PyGlobal> {
       return args[0]!;
     }));
   for (const s of Object.keys(STORAGES)) add(pyGlobal(`torch.${s}`));
+  // OpenCLIP's scheduler stores numpy floats as the optimizer's lr: numpy scalars are data (a dtype code and
+  // its bytes), decoded here without numpy; protocol 2 pickles those bytes as _codecs.encode(text, 'latin1').
+  for (const mod of ['numpy', 'numpy._core'])
+    add(pyGlobal(`${mod}.dtype`, (args) => ({ np: 'dtype', code: String(args[0]) }), () => {}));
+  for (const mod of ['numpy.core.multiarray', 'numpy._core.multiarray']) add(pyGlobal(`${mod}.scalar`, (args) => numpyScalar(args)));
+  add(pyGlobal('_codecs.encode', (args) => {
+    const [text, enc] = args;
+    if (typeof text !== 'string' || (enc !== 'latin1' && enc !== 'latin-1')) throw new InputError(where, `_codecs.encode: only latin-1 text is accepted, got ${String(enc)}`);
+    const b = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i);
+    return b;
+  }));
   return g;
+}
+
+/** A numpy scalar's value from its dtype code and little-endian bytes (opaque for kinds a state dict never holds). */
+function numpyScalar(args: PyValue[]): PyValue {
+  const [dtype, bytes] = args;
+  const code = typeof dtype === 'object' && dtype !== null && 'code' in dtype ? String((dtype as { code: unknown }).code) : '';
+  if (!(bytes instanceof Uint8Array)) return { np: 'scalar', code };
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (code === 'f8' && bytes.length === 8) return v.getFloat64(0, true);
+  if (code === 'f4' && bytes.length === 4) return v.getFloat32(0, true);
+  if (code === 'i8' && bytes.length === 8) return Number(v.getBigInt64(0, true));
+  return { np: 'scalar', code };
 }
 
 function persistentLoad(where: string) {
