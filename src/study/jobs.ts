@@ -159,7 +159,17 @@ function trainArgs(ctx: JobContext, model: ModelPlan, tmp: string): string[] {
   if (t.lr !== undefined) a.push('--lr', String(t.lr));
   const threads = t.threads ?? ctx.threads;
   if (threads !== undefined) a.push('--threads', String(threads));
-  if (existsSync(join(tmp, 'checkpoints', 'latest.safetensors'))) a.push('--resume');
+  if (t.engine === 'openclip') {
+    a.push('--engine', 'openclip');
+    const flag = (f: string, v: string | number | undefined): void => void (v !== undefined && a.push(f, String(v)));
+    flag('--nproc-per-node', t.nproc_per_node);
+    flag('--nnodes', t.nnodes);
+    flag('--precision', t.precision);
+    flag('--python', t.python);
+    flag('--openclip-entry', t.openclip_entry);
+    // OpenCLIP's trainer resumes from its own epoch checkpoints.
+    if (existsSync(join(tmp, 'openclip', 'train', 'checkpoints'))) a.push('--resume');
+  } else if (existsSync(join(tmp, 'checkpoints', 'latest.safetensors'))) a.push('--resume');
   a.push(...(t.extra_args ?? []));
   return a;
 }

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeWith } from '../../test/support/external.js';
 import { slurmTool } from '../../test/support/tools.js';
+import { jobWork, studyLayout } from './jobs.js';
+import { planStudy } from './plan.js';
 import { kindSettings } from './slurm-executor.js';
+import { parseStudySpec } from './spec.js';
 import { parseExitCode, sbatchArgs, shellQuote } from './slurm.js';
 import { STORE_FILE, StudyStore } from './store.js';
 
@@ -37,6 +40,20 @@ describe('slurm settings and parsing', () => {
     expect(s('train')).toEqual({ gpus: 1, mem: '64G', partition: 'p', sbatch_args: ['--a', '--b'] });
     expect(s('eval')).toEqual({ cpus: 2, mem: '64G', partition: 'p', sbatch_args: ['--b'] });
     expect(s(undefined)).toEqual({ mem: '64G', partition: 'p', sbatch_args: ['--b'] });
+  });
+
+  it("passes a spec's train.engine: openclip settings to the training command", () => {
+    const out = mkdtempSync(join(tmpdir(), 'cliplab-plan-'));
+    const spec = parseStudySpec({
+      name: 'gpu', testbed: {}, model: 'ViT-B-32', sizes: [{ name: 's1', fraction: 1, samples: 1000 }], designs: [{ name: 'noto', source: 'noto' }],
+      train: { engine: 'openclip', nproc_per_node: 4, precision: 'amp_bf16', python: '/opt/py/bin/python' },
+      slurm: { train: { gpus: 4 } },
+    }, 'inline', out);
+    const plan = planStudy(spec, out);
+    const job = plan.jobs.find((j) => j.kind === 'train')!;
+    const rec = { ...job, design: job.design ?? null, model: job.model ?? null, state: 'pending' as const, attempts: 0, pid: null, handle: null, startedAt: null, finishedAt: null, seconds: null, outputs: null, error: null };
+    const { args } = jobWork({ plan, layout: studyLayout(out) }, rec).request();
+    expect(args.slice(args.indexOf('--engine'))).toEqual(['--engine', 'openclip', '--nproc-per-node', '4', '--precision', 'amp_bf16', '--python', '/opt/py/bin/python']);
   });
 
   it("reads Slurm's exit:signal and quotes script words", () => {

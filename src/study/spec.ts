@@ -111,6 +111,14 @@ export const StudySpecSchema = z.strictObject({
       batch_size: z.number().int().positive().optional(),
       lr: z.number().positive().optional(),
       threads: z.number().int().positive().optional(),
+      /** cliplab (this engine) or openclip (OpenCLIP's trainer, `cliplab train --engine openclip`). */
+      engine: z.enum(['cliplab', 'openclip']).optional(),
+      /** openclip: processes per node and nodes (with --executor slurm, the job's tasks and nodes). */
+      nproc_per_node: z.number().int().positive().optional(),
+      nnodes: z.number().int().positive().optional(),
+      precision: z.string().min(1).optional(),
+      python: z.string().min(1).optional(),
+      openclip_entry: z.string().min(1).optional(),
       extra_args: z.array(z.string()).optional(),
     })
     .optional(),

@@ -12,6 +12,9 @@ import { isResNetVision } from '../models/config.js';
 
 const unit = (n: number): boolean => n >= 0 && n < 1;
 
+/** OpenCLIP v2.20's --precision choices. */
+export const OPENCLIP_PRECISIONS = ['amp', 'amp_bf16', 'amp_bfloat16', 'bf16', 'fp16', 'pure_bf16', 'pure_fp16', 'fp32'] as const;
+
 /** A RandomResizedCrop area range `lo,hi` with 0 < lo <= hi <= 1. */
 const cropRange: ValueKind<[number, number]> = {
   schema: z.tuple([z.number(), z.number()]).refine(([a, b]) => a > 0 && b <= 1 && a <= b),
@@ -72,7 +75,25 @@ export const TRAIN_OPTIONS = {
     flag: '--checkpoint-every <n>', help: 'also write checkpoints/latest every n steps; 0 = per epoch only', defaultText: '200', param: 'checkpoint_every',
   }),
   stopAfterStep: option(int(1), { flag: '--stop-after <n>', help: 'stop after step n with a resumable checkpoint (budgeted runs)' }),
+  // The engine, and the settings of OpenCLIP's trainer (src/train/openclip): not part of cliplab's own params.
+  engine: option(choice(['cliplab', 'openclip'] as const), {
+    flag: '--engine <name>', help: "cliplab (this engine) or openclip (OpenCLIP's trainer: GPUs, torchrun/srun; docs/scale.md)", defaultText: 'cliplab',
+  }),
+  nprocPerNode: option(int(1), { flag: '--nproc-per-node <n>', help: 'openclip: processes per node (torchrun; srun inside a Slurm job)', defaultText: '1' }),
+  nnodes: option(int(1), { flag: '--nnodes <m>', help: 'openclip: nodes', defaultText: '1' }),
+  nodeRank: option(int(0), { flag: '--node-rank <r>', help: "openclip, several nodes without Slurm: this node's rank", defaultText: '0' }),
+  masterAddr: option(text, { flag: '--master-addr <host>', help: 'openclip, several nodes: the rank-0 host', defaultText: '127.0.0.1; under Slurm the first node' }),
+  masterPort: option(int(1), { flag: '--master-port <port>', help: 'openclip, several nodes: the rendezvous port', defaultText: '29500' }),
+  python: option(text, { flag: '--python <path>', help: 'openclip: the Python that imports torch and open_clip', defaultText: 'python3' }),
+  openclipEntry: option(text, {
+    flag: '--openclip-entry <module|script>', help: 'openclip: the trainer, a module or a script run as is', defaultText: 'the trainer module of the OpenCLIP --python imports',
+  }),
+  precision: option(choice(OPENCLIP_PRECISIONS), { flag: '--precision <p>', help: `openclip: ${OPENCLIP_PRECISIONS.join('|')}`, defaultText: 'amp' }),
+  dryRun: option(flag, { flag: '--dry-run', help: "openclip: print OpenCLIP's command and exit" }),
 } as const;
+
+/** Options only OpenCLIP's trainer takes (an error with `--engine cliplab`). */
+export const OPENCLIP_ONLY = ['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort', 'python', 'openclipEntry', 'precision', 'dryRun'] as const;
 
 /** What `trainClip` accepts: the table's options (all optional but `out`) and the caller's hooks. */
 export type TrainOptions = OptionsOf<typeof TRAIN_OPTIONS> & {

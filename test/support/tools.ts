@@ -1,6 +1,8 @@
 // Probes for the external tools some tests need, as `External` records for `describeWith`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { External } from './external.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -24,4 +26,17 @@ export function slurmTool(): External {
   const up = r.status === 0 && /UP/.test(r.stdout);
   const why = r.error ? 'no scontrol on PATH (start a test cluster: ../shared/slurm/up.sh)' : 'scontrol ping: no controller UP (start one: ../shared/slurm/up.sh)';
   return { name: 'Slurm', available: up, why };
+}
+
+/** ../shared/peer beside the clone: OpenCLIP v2.20.0 on Debian's PyTorch (its setup.sh installs the packages). */
+export const PEER_DIR = fileURLToPath(new URL('../../../shared/peer', import.meta.url));
+
+/** The PYTHONPATH the peer's setup.sh prints (its bundled open_clip, ftfy and webdataset). */
+export const PEER_PYTHONPATH = ['open_clip-2.20.0/src', 'ftfy-6.1.1', 'webdataset-0.2.48'].map((d) => join(PEER_DIR, d)).join(':');
+
+/** OpenCLIP's trainer on /usr/bin/python3 with the peer's PYTHONPATH (torch, open_clip, training.main). */
+export function openclipPeer(): External {
+  if (!existsSync(PEER_DIR)) return { name: 'OpenCLIP (peer)', available: false, why: `no ${PEER_DIR} (the shared peer bundle beside the clone)` };
+  const t = pythonModules('/usr/bin/python3', ['torch', 'open_clip', 'training.main'], { PYTHONPATH: PEER_PYTHONPATH });
+  return { name: 'OpenCLIP (peer)', available: t.available, why: t.available ? '' : `${t.why} (run ../shared/peer/setup.sh)` };
 }

@@ -48,6 +48,14 @@ export function designTable(r: Robustness): string[] {
   return lines;
 }
 
+/** OpenCLIP training jobs get the tasks and nodes srun will start (unless the spec's slurm.train says otherwise). */
+function withOpenClipTasks(loaded: LoadedSpec): LoadedSpec['spec']['slurm'] {
+  const t = loaded.spec.train;
+  const s = loaded.spec.slurm ?? {};
+  if (t?.engine !== 'openclip' || ((t.nproc_per_node ?? 1) === 1 && (t.nnodes ?? 1) === 1)) return s;
+  return { ...s, train: { tasks_per_node: t.nproc_per_node ?? 1, nodes: t.nnodes ?? 1, ...s.train } };
+}
+
 /** `--executor slurm` and its flags: an executor submitting each job with sbatch (null for the local pool). */
 async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number | undefined): Promise<SlurmExecutor | null> {
   const kind = choiceFlag('--executor', flags.executor, ['local', 'slurm'] as const, 'local');
@@ -66,7 +74,7 @@ async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number |
     workDir: out,
     cliplab: flags.cliplab ?? 'cliplab',
     slots: jobs,
-    settings: kindSettings(loaded.spec.slurm, {
+    settings: kindSettings(withOpenClipTasks(loaded), {
       partition: flags.partition,
       gpus: flags.gpusPerJob === undefined ? undefined : intFlag('--gpus-per-job', flags.gpusPerJob, 0, 0),
       cpus: flags.cpusPerJob === undefined ? undefined : intFlag('--cpus-per-job', flags.cpusPerJob, 1),

@@ -1,8 +1,13 @@
 // `cliplab train`: train or fine-tune a CLIP model on shard directories into a run directory (src/train/loop.ts).
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { shellQuote } from '../../study/slurm.js';
 import { trainClip } from '../../train/loop.js';
-import { TRAIN_OPTIONS } from '../../train/options.js';
+import { OPENCLIP_ONLY, TRAIN_OPTIONS, type TrainOptions } from '../../train/options.js';
+import { trainOpenClip } from '../../train/openclip/run.js';
+import { InputError } from '../../util/errors.js';
 import { info } from '../../util/log.js';
+import { flagName } from '../../util/options.js';
 import { progress, type Progress } from '../../util/progress.js';
 import { addOptions, optionsFromFlags } from '../options.js';
 
@@ -13,6 +18,10 @@ export function register(program: Command): void {
   addOptions(cmd, TRAIN_OPTIONS)
     .option('--json', 'print the summary as JSON')
     .action(async (f: Record<string, unknown> & { json?: boolean }) => {
+      const options: TrainOptions = { ...optionsFromFlags(TRAIN_OPTIONS, f), out: String(f.out) };
+      if (options.engine === 'openclip') return trainWithOpenClip(options, f.json === true);
+      const only = OPENCLIP_ONLY.find((k) => options[k] !== undefined);
+      if (only) throw new InputError(flagName(TRAIN_OPTIONS[only]), 'applies only with --engine openclip');
       let bar: Progress | null = null;
       // Ctrl-C once: finish the step, write checkpoints/latest, exit (resumable). Twice: exit now.
       const stop = new AbortController();
@@ -23,8 +32,7 @@ export function register(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       const result = await trainClip({
-        ...optionsFromFlags(TRAIN_OPTIONS, f),
-        out: String(f.out),
+        ...options,
         signal: stop.signal,
         onStart: (p, start) => {
           info(`cliplab train: ${p.model}, ${p.total_steps} steps of ${p.batch_size} (${p.epochs} epoch(s) × ${p.samples_per_epoch} samples)${start ? `, resuming at step ${start}` : ''}`);
@@ -48,4 +56,22 @@ export function register(program: Command): void {
           `${result.stopped ? 'stopped (resumable with --resume)' : 'done'}: ${result.steps} steps, ${result.samples_seen} samples, loss ${result.final_loss?.toFixed(4) ?? '-'}, ${result.images_per_s} img/s → ${result.model ?? result.run}\n`,
         );
     });
+}
+
+/** `--engine openclip`: OpenCLIP's trainer on the same recipe, its output streamed to stderr (src/train/openclip). */
+async function trainWithOpenClip(options: TrainOptions, json: boolean): Promise<void> {
+  // Inside a Slurm job (sbatch/salloc), several processes are started with srun on the job's nodes.
+  const jobId = process.env.SLURM_JOB_ID;
+  const r = await trainOpenClip(options, {
+    ...(jobId ? { slurm: { jobId, host: hostname() } } : {}),
+    onLine: (line) => process.stderr.write(`${line}\n`),
+  });
+  const cmd = [...Object.entries(r.command.env).map(([k, v]) => `${k}=${shellQuote(v)}`), ...r.command.argv.map(shellQuote)].join(' ');
+  if (options.dryRun) {
+    process.stdout.write(json ? JSON.stringify(r.command) + '\n' : `${cmd}\n`);
+    if (!json && r.command.writes.length) info(`cliplab train: the run writes ${r.command.writes.join(', ')} before starting it`);
+    return;
+  }
+  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  else process.stdout.write(`done (OpenCLIP): ${r.steps} steps, ${r.samples_seen} samples, loss ${r.final_loss?.toFixed(4) ?? '-'}, ${r.images_per_s} img/s → ${r.model}\n`);
 }

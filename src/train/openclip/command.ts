@@ -43,8 +43,6 @@ export interface TrainerInputs {
   worldSize: number;
 }
 
-export const OPENCLIP_PRECISIONS = ['amp', 'amp_bf16', 'amp_bfloat16', 'bf16', 'fp16', 'pure_bf16', 'pure_fp16', 'fp32'] as const;
-
 /**
  * One source's shards as OpenCLIP's --train-data spec: a brace range when the names are a contiguous run of
  * equal-width numbers in one directory (`dir/{000000..000011}.tar`), else the paths joined by `::`.

@@ -18,23 +18,11 @@ import { readWeights } from '../../models/weights.js';
 import { checkTrainData } from '../data-check.js';
 import { checkResumeParams, mergeResumeOptions, resolveParams, validateOptions, type ResolvedParams, type StepLog, type TrainOptions } from '../options.js';
 import { expectedStateDict, NUM_BATCHES } from '../state-dict.js';
-import { type LaunchSettings, OPENCLIP_PRECISIONS, launchCommand, trainerArgs } from './command.js';
+import { type LaunchSettings, launchCommand, trainerArgs } from './command.js';
 import { probeOpenClip } from './probe.js';
 
-export interface OpenClipOptions {
-  /** The Python that imports torch and open_clip (default `python3`). */
-  python?: string;
-  /** Trainer module or script (default: the trainer module of the OpenCLIP that `python` imports). */
-  entry?: string;
-  nprocPerNode?: number;
-  nnodes?: number;
-  nodeRank?: number;
-  masterAddr?: string;
-  masterPort?: number;
-  /** OpenCLIP's --precision (default amp, OpenCLIP's own default). */
-  precision?: string;
-  /** Only build the command (nothing is written or run). */
-  dryRun?: boolean;
+/** Besides TrainOptions' OpenCLIP settings (python, openclipEntry, nprocPerNode, …, precision, dryRun). */
+export interface OpenClipHooks {
   /** Set when running inside a Slurm job: processes are started with srun. */
   slurm?: { jobId: string; host: string };
   /** The trainer's output, line by line, as it comes. */
@@ -96,13 +84,9 @@ export function openclipPaths(run: string) {
   };
 }
 
-export async function trainOpenClip(options: TrainOptions, oc: OpenClipOptions = {}): Promise<OpenClipResult> {
+export async function trainOpenClip(options: TrainOptions, oc: OpenClipHooks = {}): Promise<OpenClipResult> {
   validateOptions(options);
-  if (oc.precision !== undefined && !(OPENCLIP_PRECISIONS as readonly string[]).includes(oc.precision))
-    throw new InputError('--precision', `expected one of ${OPENCLIP_PRECISIONS.join('|')}, got '${oc.precision}'`);
-  for (const [flag, v] of [['--nproc-per-node', oc.nprocPerNode], ['--nnodes', oc.nnodes]] as const)
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InputError(flag, `expected an integer >= 1, got ${v}`);
-  if (oc.dryRun) return prepare(options, oc, false).then((p) => ({ run: p.run, command: p.command, steps: 0, samples_seen: 0, final_loss: null, wall_s: 0, images_per_s: 0, model: null }));
+  if (options.dryRun) return prepare(options, oc, false).then((p) => ({ run: p.run, command: p.command, steps: 0, samples_seen: 0, final_loss: null, wall_s: 0, images_per_s: 0, model: null }));
   return withDirLock(options.out, 'train', async () => {
     const p = await prepare(options, oc, true);
     return runAndImport(p, oc);
@@ -118,7 +102,7 @@ interface Prepared {
 }
 
 /** Everything up to the command: recipe, data, the Python's OpenCLIP, the launcher and init (written when `write`). */
-async function prepare(options: TrainOptions, oc: OpenClipOptions, write: boolean): Promise<Prepared> {
+async function prepare(options: TrainOptions, oc: OpenClipHooks, write: boolean): Promise<Prepared> {
   const t0 = performance.now();
   const run = resolve(options.out);
   const P = openclipPaths(run);
@@ -128,6 +112,15 @@ async function prepare(options: TrainOptions, oc: OpenClipOptions, write: boolea
     saved = JSON.parse(readFileSync(P.params, 'utf8')) as ResolvedParams & { engine?: string };
     if (saved.engine !== 'openclip') throw new InputError(run, '--resume: this run was trained by cliplab\'s own engine; resume it without --engine openclip');
     o = mergeResumeOptions({ ...o, model: o.model ?? P.config }, saved);
+    const s = saved as Record<string, unknown>;
+    o = {
+      ...o,
+      python: o.python ?? (s.python as string | undefined),
+      openclipEntry: o.openclipEntry ?? (s.entry as string | undefined),
+      precision: o.precision ?? (s.precision as TrainOptions['precision']),
+      nprocPerNode: o.nprocPerNode ?? (s.nproc_per_node as number | undefined),
+      nnodes: o.nnodes ?? (s.nnodes as number | undefined),
+    };
   }
   if (!o.resume && (existsSync(P.model) || existsSync(join(P.dir, P.name))))
     throw new InputError(run, 'already holds a training run; pass --resume to continue it, or choose a new --out');
@@ -141,12 +134,12 @@ async function prepare(options: TrainOptions, oc: OpenClipOptions, write: boolea
     throw new InputError('--batch-size', `${base.batch_size} is larger than the dataset (${base.dataset_size} samples in ${o.data.join(', ')})`);
   if (saved) checkResumeParams(base, saved, P.params);
 
-  const env = await probeOpenClip(oc.python ?? 'python3');
-  const entry = oc.entry ?? env.trainer;
+  const env = await probeOpenClip(o.python ?? 'python3');
+  const entry = o.openclipEntry ?? env.trainer;
   if (!entry)
     throw new InputError('--engine openclip', `${env.python} has open_clip ${env.openClip} but no trainer module (open_clip_train.main or training.main); install OpenCLIP's training code or pass --openclip-entry`);
-  const nproc = oc.nprocPerNode ?? 1;
-  const nnodes = oc.nnodes ?? 1;
+  const nproc = o.nprocPerNode ?? 1;
+  const nnodes = o.nnodes ?? 1;
   const world = nproc * nnodes;
   if (base.batch_size % world !== 0)
     throw new InputError('--batch-size', `${base.batch_size} is not a multiple of ${world} processes (OpenCLIP's batch size is per process)`);
@@ -164,13 +157,13 @@ async function prepare(options: TrainOptions, oc: OpenClipOptions, write: boolea
     pretrained = P.init;
     writes.push(P.init);
   }
-  const precision = oc.precision ?? 'amp';
+  const precision = o.precision ?? 'amp';
   const trainer = trainerArgs({
     params: base, model: ocModel, shards: sources.map((s) => s.shards.map((f) => resolve(f))), logs: P.logs, name: P.name, precision, workers,
     pretrained, resume: o.resume === true && existsSync(join(P.dir, P.name)), worldSize: world,
   });
   const launch: LaunchSettings = {
-    python: env.python, entry, nprocPerNode: nproc, nnodes, nodeRank: oc.nodeRank, masterAddr: oc.masterAddr, masterPort: oc.masterPort,
+    python: env.python, entry, nprocPerNode: nproc, nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort,
     slurm: oc.slurm, backend: env.cuda ? 'nccl' : 'gloo', threads: o.threads, launcher: known ? null : P.launcher,
   };
   const command = { ...launchCommand(launch, trainer), writes };
@@ -215,7 +208,7 @@ export function parseTrainLine(line: string, stepsPerEpoch: number, batch: numbe
   };
 }
 
-async function runAndImport(p: Prepared, oc: OpenClipOptions): Promise<OpenClipResult> {
+async function runAndImport(p: Prepared, oc: OpenClipHooks): Promise<OpenClipResult> {
   const P = openclipPaths(p.run);
   const { argv, env } = p.command;
   const prm = p.params;
