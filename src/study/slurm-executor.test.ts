@@ -106,7 +106,7 @@ function startStudy(spec: string, out: string, env: Record<string, string> = {})
   return { child, done };
 }
 
-async function until(what: string, ok: () => boolean, ms = 90_000): Promise<void> {
+async function until(what: string, ok: () => boolean, ms = 300_000): Promise<void> {
   const t0 = Date.now();
   while (!ok()) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
@@ -127,7 +127,7 @@ function jobsOf(out: string) {
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'cliplab-slurm-'));
 
 describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
-  it('a runner killed with SIGKILL mid-study and rerun runs every job exactly once', async () => {
+  it('a runner killed with SIGKILL mid-study and rerun runs every job exactly once', { timeout: 600_000 }, async () => {
     const out = tmp();
     const calls = join(out, '..', `${out.split('/').pop()}.calls.jsonl`);
     const env = { FAKE_SLEEP_MS: '1500', FAKE_CALLS: calls };
@@ -172,7 +172,7 @@ describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
     expect(existsSync(join(out, 'report.html'))).toBe(true);
   });
 
-  it('a job failing on the node is retried and reported', async () => {
+  it('a job failing on the node is retried and reported', { timeout: 600_000 }, async () => {
     const out = tmp();
     const { done } = startStudy(variant(out, 'slurm-retry', ['noto']), out, { FAKE_FAIL_ONCE: 'noto-s2-seed0' });
     const r = await done;
@@ -185,7 +185,7 @@ describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
     expect(readFileSync(join(out, 'logs', 'train__noto-s2-seed0.log'), 'utf8')).toContain('simulated failure on the first attempt');
   });
 
-  it('Ctrl-C cancels the jobs it queued and leaves them to resume', async () => {
+  it('Ctrl-C cancels the jobs it queued and leaves them to resume', { timeout: 600_000 }, async () => {
     const out = tmp();
     const { child, done } = startStudy(variant(out, 'slurm-wide', ['twemoji', 'noto', 'openmoji']), out, { FAKE_SLEEP_MS: '60000' });
     // Two CPUs, one per job: two trainings run and the others wait in the queue.
