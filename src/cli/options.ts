@@ -1,5 +1,6 @@
 // Commander flags from an option table (src/util/options.ts), and the typed options back from the parsed flags.
 import type { Command } from 'commander';
+import { InputError } from '../util/errors.js';
 import { type OptionDefs, type OptionsOf, flagName, readFlag } from '../util/options.js';
 
 /** Commander's attribute for a flag: `--batch-size` → `batchSize`. */
@@ -11,12 +12,13 @@ function helpText(def: OptionDefs[string]): string {
   return def.defaultText === undefined ? def.help : `${def.help} (default ${def.defaultText})`;
 }
 
-/** Adds one commander option per entry of `defs`, in table order. */
+/**
+ * Adds one commander option per entry of `defs`, in table order. Required flags are checked in
+ * optionsFromFlags, not by commander: commander reports a missing required flag before an unknown one, so
+ * `train --dat x` would say "--out not specified" instead of naming the mistyped flag.
+ */
 export function addOptions(cmd: Command, defs: OptionDefs): Command {
-  for (const def of Object.values(defs)) {
-    if (def.required) cmd.requiredOption(def.flag, helpText(def));
-    else cmd.option(def.flag, helpText(def));
-  }
+  for (const def of Object.values(defs)) cmd.option(def.flag, def.required ? `${helpText(def)} (required)` : helpText(def));
   return cmd;
 }
 
@@ -25,6 +27,7 @@ export function optionsFromFlags<D extends OptionDefs>(defs: D, flags: Record<st
   const out: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(defs)) {
     const raw = flags[attribute(flagName(def))];
+    if (raw === undefined && def.required) throw new InputError(flagName(def), 'required');
     if (raw === undefined) continue;
     out[key] = typeof raw === 'boolean' ? raw : readFlag(def, String(raw));
   }

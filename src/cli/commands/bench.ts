@@ -66,6 +66,7 @@ function registerBenchTrain(bench: Command): void {
     .option('--no-spin', 'ORT intra-op threads wait without spinning (better on a shared machine)')
     .option('--data <shards>', "also time steps fed by cliplab train's loader from these shards, in blocks alternating with the fixed batch (same session)")
     .option('--block <n>', 'steps per block with --data (default 10; the first 2 of each are not timed)')
+    .option('--json', 'print the result as JSON (the only output; accepted as every printing command does)')
     .action(async (f: TrainFlags) => {
       const result = await benchTrain({
         model: f.model,
