@@ -1,66 +1,12 @@
-// Which URLs and addresses the downloader may contact: http(s) only, and by default no loopback, private,
-// link-local (cloud metadata), shared, multicast, reserved or unspecified address, IPv4 or IPv6.
-import { BlockList, isIP } from 'node:net';
+// Which URLs and addresses the downloader may contact: http(s) only, and by default no address that is not
+// public (util/ip-address), checked on IP-literal hosts, on every DNS answer, and on the socket's peer.
+import { isIP } from 'node:net';
+import { isNonPublicAddress } from '../../util/ip-address.js';
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 
-/** Ranges refused unless private hosts are allowed (IANA special-purpose registries, v4 and v6). */
-const V4_BLOCKED: [string, number][] = [
-  ['0.0.0.0', 8], // "this network", incl. the unspecified 0.0.0.0
-  ['10.0.0.0', 8], // private
-  ['100.64.0.0', 10], // carrier-grade NAT (also Alibaba's metadata 100.100.100.200)
-  ['127.0.0.0', 8], // loopback
-  ['169.254.0.0', 16], // link-local, incl. the cloud metadata service 169.254.169.254
-  ['172.16.0.0', 12], // private
-  ['192.0.0.0', 24], // IETF protocol assignments
-  ['192.0.2.0', 24], // documentation
-  ['192.88.99.0', 24], // 6to4 relay anycast
-  ['192.168.0.0', 16], // private
-  ['198.18.0.0', 15], // benchmarking
-  ['198.51.100.0', 24], // documentation
-  ['203.0.113.0', 24], // documentation
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, incl. broadcast 255.255.255.255
-];
-const V6_BLOCKED: [string, number][] = [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
-  ['100::', 64], // discard-only
-  ['2001:db8::', 32], // documentation
-  ['fc00::', 7], // unique local (incl. AWS metadata fd00:ec2::254)
-  ['fe80::', 10], // link-local
-  ['fec0::', 10], // site-local (deprecated)
-  ['ff00::', 8], // multicast
-];
-
-const blocked = new BlockList();
-for (const [a, p] of V4_BLOCKED) blocked.addSubnet(a, p, 'ipv4');
-for (const [a, p] of V6_BLOCKED) blocked.addSubnet(a, p, 'ipv6');
-
-/** The IPv4 address embedded in an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible or NAT64 IPv6 address. */
-function embeddedV4(v6: string): string | null {
-  const lower = v6.toLowerCase();
-  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted) return dotted[1]!;
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex) {
-    const hi = parseInt(hex[1]!, 16);
-    const lo = parseInt(hex[2]!, 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  return null;
-}
-
-/** True when `address` (an IP literal) is in a refused range. Non-IP strings are refused too. */
+/** True when `address` (an IP literal) is refused unless private hosts are allowed; non-IP strings are refused too. */
 export function isBlockedAddress(address: string): boolean {
-  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  const family = isIP(bare);
-  if (family === 4) return blocked.check(bare, 'ipv4');
-  if (family === 6) {
-    const v4 = embeddedV4(bare);
-    if (v4 !== null) return blocked.check(v4, 'ipv4');
-    return blocked.check(bare, 'ipv6');
-  }
-  return true;
+  return isNonPublicAddress(address);
 }
 
 /** A refusal by policy (never a network failure); `reason` is the stats key. */
@@ -99,13 +45,18 @@ export function checkUrl(raw: string, allowPrivateHosts: boolean, isRefused: (ip
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/** Resolves a host name to every address (dns.lookup's `all: true`); replaceable so tests never query DNS. */
+export type Resolver = (hostname: string, options: { family: number; hints?: number }, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+const systemResolver: Resolver = (hostname, options, callback) => dnsLookup(hostname, { ...options, all: true }, callback);
+
 /**
  * A `lookup` for http(s).request: resolves the name once, refuses it if any address is in a refused range,
  * and hands the socket exactly the addresses it checked, so a hostname cannot rebind between check and use.
  */
-export function guardedLookup(allowPrivateHosts: boolean, isRefused: (ip: string) => boolean = isBlockedAddress) {
+export function guardedLookup(allowPrivateHosts: boolean, isRefused: (ip: string) => boolean = isBlockedAddress, resolve: Resolver = systemResolver) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    dnsLookup(hostname, { family: options.family ?? 0, hints: options.hints, all: true }, (err, addresses) => {
+    resolve(hostname, { family: typeof options.family === 'number' ? options.family : 0, hints: options.hints }, (err, addresses) => {
       if (err) return callback(err, []);
       if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
       if (!allowPrivateHosts) {

@@ -2,7 +2,7 @@
 // retries with exponential backoff on 429/5xx/timeouts/resets (Retry-After honoured up to a cap), none on 4xx.
 import http from 'node:http';
 import https from 'node:https';
-import { checkUrl, guardedLookup, RefusedError } from './address-policy.js';
+import { checkUrl, guardedLookup, isBlockedAddress, RefusedError, type Resolver } from './address-policy.js';
 
 export interface FetchOptions {
   /** Per attempt: connect + headers + whole body. */
@@ -16,6 +16,8 @@ export interface FetchOptions {
   allowPrivateHosts: boolean;
   /** Which IPs are refused when private hosts are not allowed; default isBlockedAddress (tests narrow it). */
   isRefusedAddress?: (ip: string) => boolean;
+  /** Host name resolution; default the system's (dns.lookup). Tests replace it so that no DNS query is made. */
+  resolve?: Resolver;
   /** Backoff before retry k (0-based) is backoffBaseMs·2^k plus up to backoffBaseMs of jitter. */
   backoffBaseMs: number;
   /** A Retry-After longer than this is not waited for: the URL fails with its 429/503. */
@@ -89,12 +91,25 @@ function requestOnce(url: URL, opts: FetchOptions, signal: AbortSignal): Promise
     const req = mod.request(url, {
       method: 'GET',
       agent,
-      lookup: guardedLookup(opts.allowPrivateHosts, opts.isRefusedAddress) as never,
+      lookup: guardedLookup(opts.allowPrivateHosts, opts.isRefusedAddress, opts.resolve) as never,
       headers: { 'user-agent': opts.userAgent, accept: 'image/*,*/*;q=0.8', 'accept-encoding': 'identity' },
     });
     const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     req.on('error', (e) => finish(e));
+    // The address actually connected to is checked too (whatever resolved it: an agent's own lookup, a proxy),
+    // before the request is written.
+    if (!opts.allowPrivateHosts) {
+      const refused = opts.isRefusedAddress ?? isBlockedAddress;
+      req.once('socket', (socket) => {
+        const check = (): void => {
+          const peer = socket.remoteAddress;
+          if (peer !== undefined && refused(peer)) req.destroy(new RefusedError('refused_address', `connected to refused address ${peer}`));
+        };
+        if (socket.remoteAddress !== undefined) check();
+        else socket.once('connect', check);
+      });
+    }
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       if (status < 200 || status >= 300) {
