@@ -45,7 +45,7 @@ describe('slurm settings and parsing', () => {
   it("passes a spec's train.engine: openclip settings to the training command", () => {
     const out = mkdtempSync(join(tmpdir(), 'cliplab-plan-'));
     const spec = parseStudySpec({
-      name: 'gpu', testbed: {}, model: 'ViT-B-32', sizes: [{ name: 's1', fraction: 1, samples: 1000 }], designs: [{ name: 'noto', source: 'noto' }],
+      name: 'gpu', testbed: {}, model: 'ViT-B-32', sizes: [{ name: 's1', fraction: 1, samples: 1000 }], designs: [{ name: 'shaded', source: 'emoji-shaded' }],
       train: { engine: 'openclip', nproc_per_node: 4, precision: 'amp_bf16', python: '/opt/py/bin/python' },
       slurm: { train: { gpus: 4 } },
     }, 'inline', out);
@@ -174,20 +174,20 @@ describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
 
   it('a job failing on the node is retried and reported', { timeout: 600_000 }, async () => {
     const out = tmp();
-    const { done } = startStudy(variant(out, 'slurm-retry', ['noto']), out, { FAKE_FAIL_ONCE: 'noto-s2-seed0' });
+    const { done } = startStudy(variant(out, 'slurm-retry', ['emoji-shaded']), out, { FAKE_FAIL_ONCE: 'emoji-shaded-s2-seed0' });
     const r = await done;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/FAILED train\/noto-s2-seed0: Slurm job \d+ FAILED \(exit 1\) on \S+: cliplab: simulated failure on the first attempt \(log: .*\) — retrying/);
-    const job = jobsOf(out).find((j) => j.id === 'train/noto-s2-seed0')!;
+    expect(r.stderr).toMatch(/FAILED train\/emoji-shaded-s2-seed0: Slurm job \d+ FAILED \(exit 1\) on \S+: cliplab: simulated failure on the first attempt \(log: .*\) — retrying/);
+    const job = jobsOf(out).find((j) => j.id === 'train/emoji-shaded-s2-seed0')!;
     expect(job).toMatchObject({ state: 'done', attempts: 2 });
-    const recs = slurmRecords(out).filter((x) => x.name === 'cliplab:slurm-retry:train/noto-s2-seed0');
+    const recs = slurmRecords(out).filter((x) => x.name === 'cliplab:slurm-retry:train/emoji-shaded-s2-seed0');
     expect(recs.map((x) => x.state)).toEqual(['FAILED', 'COMPLETED']);
-    expect(readFileSync(join(out, 'logs', 'train__noto-s2-seed0.log'), 'utf8')).toContain('simulated failure on the first attempt');
+    expect(readFileSync(join(out, 'logs', 'train__emoji-shaded-s2-seed0.log'), 'utf8')).toContain('simulated failure on the first attempt');
   });
 
   it('Ctrl-C cancels the jobs it queued and leaves them to resume', { timeout: 600_000 }, async () => {
     const out = tmp();
-    const { child, done } = startStudy(variant(out, 'slurm-wide', ['twemoji', 'noto', 'openmoji']), out, { FAKE_SLEEP_MS: '60000' });
+    const { child, done } = startStudy(variant(out, 'slurm-wide', ['emoji-flat', 'emoji-shaded', 'line-icons']), out, { FAKE_SLEEP_MS: '60000' });
     // Two CPUs, one per job: two trainings run and the others wait in the queue.
     await until('a training running and one queued', () => {
       const live = liveJobs(out);

@@ -94,13 +94,13 @@ describeWith(openclipPeer(), 'train --engine openclip (OpenCLIP v2.20 trainer, C
   const root = mkdtempSync(join(tmpdir(), 'cliplab-openclip-'));
   const tb = join(root, 'tb');
   beforeAll(async () => {
-    await buildTestbed({ out: tb, concepts: 10, perConcept: 6, imageSize: 32, evalViews: 5, evalViewsFull: 1 });
+    await buildTestbed({ out: tb, concepts: 10, views: 3, imageSize: 32, evalViews: 5, evalViewsFull: 1 });
   });
 
   it('a Python without OpenCLIP is named with the missing module, in one line, before anything is written', () => {
     const out = join(root, 'no-openclip');
     const { PYTHONPATH: _drop, ...env } = process.env;
-    const r = cliplab(['train', '--engine', 'openclip', '--data', join(tb, 'sources', 'twemoji'), '--model', 'ViT-Nano-8-32', '--out', out, '--batch-size', '8', '--python', '/usr/bin/python3'], env);
+    const r = cliplab(['train', '--engine', 'openclip', '--data', join(tb, 'sources', 'emoji-flat'), '--model', 'ViT-Nano-8-32', '--out', out, '--batch-size', '8', '--python', '/usr/bin/python3'], env);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe("cliplab: --engine openclip: /usr/bin/python3 cannot import open_clip (ModuleNotFoundError: No module named 'open_clip'); install it for that Python, or pass --python");
     expect(existsSync(join(out, 'params.json'))).toBe(false);
@@ -110,7 +110,7 @@ describeWith(openclipPeer(), 'train --engine openclip (OpenCLIP v2.20 trainer, C
     const run = join(root, 'run');
     const r = cliplab([
       'train', '--engine', 'openclip', '--python', '/usr/bin/python3', '--openclip-entry', join(PEER_DIR, 'oc_train.py'), '--nproc-per-node', '2',
-      '--data', `${join(tb, 'sources', 'twemoji')},${join(tb, 'sources', 'noto')}`, '--model', 'ViT-Nano-8-32', '--out', run,
+      '--data', `${join(tb, 'sources', 'emoji-flat')},${join(tb, 'sources', 'emoji-shaded')}`, '--model', 'ViT-Nano-8-32', '--out', run,
       '--samples', '512', '--epochs', '2', '--batch-size', '32', '--lr', '3e-3', '--precision', 'fp32', '--json',
     ]);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
