@@ -147,6 +147,7 @@ export async function analyzeStudy(
     transform: a.transform ?? 'probit',
     baseline: plan.baseline ? { kind: 'designs', designs: plan.baseline } : { kind: 'default' },
     resamples: a.resamples ?? 1000,
+    ...(a.reference ? { reference: a.reference } : {}),
     seed: 0,
     inputPaths: [layout.results],
     ...(existsSync(samplesDir) ? { samplesDir } : {}),

@@ -90,3 +90,12 @@ describe('study spec', () => {
     }
   });
 });
+
+describe('analysis.reference', () => {
+  it('lets a study name its reference dataset (a study over part of a suite has no default one)', async () => {
+    const { parseStudySpec } = await import('./spec.js');
+    const base = { model: 'ViT-Tiny-8-64', data_root: '/d', sizes: [{ name: 's', fraction: 1, samples: 10 }] };
+    expect(parseStudySpec({ ...base, analysis: { reference: 'imagenet-r' } }, 'spec.yaml', '/').spec.analysis?.reference).toBe('imagenet-r');
+    expect(() => parseStudySpec({ ...base, analysis: { reference: '' } }, 'spec.yaml', '/')).toThrow(/analysis\.reference/);
+  });
+});

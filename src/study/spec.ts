@@ -146,6 +146,8 @@ export const StudySpecSchema = z.strictObject({
       baseline: z.union([name, z.array(name).min(1)]).optional(),
       transform: z.enum(['probit', 'logit']).optional(),
       resamples: z.number().int().positive().optional(),
+      /** The reference dataset (default: the suite's, e.g. imagenet-1k); CLIP_benchmark names work too. */
+      reference: z.string().min(1).optional(),
     })
     .optional(),
 });
