@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { InputError } from '../util/errors.js';
 import { type OptionDefs, type OptionsOf, flagName, readFlag } from '../util/options.js';
 
-/** Commander's attribute for a flag: `--batch-size` → `batchSize`. */
+/** Commander's attribute for a flag: `--batch-size` → `batchSize`, `--no-cache` → `cache`. */
 function attribute(flag: string): string {
-  return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return flag.replace(/^--(no-)?/, '').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 function helpText(def: OptionDefs[string]): string {

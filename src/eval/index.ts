@@ -1,5 +1,6 @@
 // Public API of zero-shot evaluation: `evaluateZeroShot` (what `cliplab eval` and the study runner call) and its parts.
-export { evaluateZeroShot, type ZeroShotEvalOptions, type ZeroShotEvalOutput, type EnsembleEntry, type EvalProgress } from './zeroshot-eval.js';
+export { evaluateZeroShot, type ZeroShotEvalOptions, type ZeroShotEvalOutput, type EvalProgress } from './zeroshot-eval.js';
+export { type EnsembleEntry } from './options.js';
 export { openEvalModel, readRunInfo, runInfoFor, type EvalModel, type ModelInfo, type OpenEvalModelOptions } from './model.js';
 export { zeroShotHead, type ZeroShotHead, type TextTower, type HeadCache } from './zeroshot-head.js';
 export { classificationMetrics, type ClassificationMetrics } from './metrics.js';

@@ -1,30 +1,20 @@
 // What the non-zero-shot tasks share: opening one model (or taking a pre-opened one), its identity and
 // provenance in the result, the decode pool, and writing a result in CLIP_benchmark's shape.
 import { availableParallelism, hostname } from 'node:os';
-import type { Device } from '../runtime/index.js';
 import { InputError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { DecodePool } from './decode.js';
 import { openEvalModel, type EvalModel } from './model.js';
+import type { EvalModelOptions } from './options.js';
 import { cliplabVersion, identity, type Identity } from './zeroshot-eval.js';
 
-export interface TaskModelOptions {
-  /** Run directory or checkpoint. */
-  model?: string;
-  modelConfig?: string;
+/** What every task accepts: the shared model options, a pre-opened model, and progress hooks. */
+export type TaskModelOptions = EvalModelOptions & {
   /** A pre-opened model (in-process callers, tests). */
   evalModel?: EvalModel;
-  design?: string;
-  modelId?: string;
-  batchSize?: number;
-  threads?: number;
-  decodeThreads?: number;
-  device?: Device;
-  /** A `.json` file to write the result to. */
-  out?: string;
   onWarning?: (msg: string) => void;
   onImages?: (n: number) => void;
-}
+};
 
 export interface TaskContext {
   model: EvalModel;

@@ -3,7 +3,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Device } from '../runtime/index.js';
 import { packageRoot } from '../util/assets.js';
 import { withDirLock } from '../util/dir-lock.js';
 import { InputError } from '../util/errors.js';
@@ -12,63 +11,23 @@ import { DecodePool } from './decode.js';
 import { aggregateImagenetC, IMAGENET_C, readCorruptionBaseline, type CorruptionBaseline, type CorruptionTable } from './imagenet-c.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import { openEvalModel, type EvalModel } from './model.js';
+import type { EvalModelOptions, ZeroShotOptions } from './options.js';
 import { DesignInfoSchema, parseResult, type Result } from './result.js';
 import { classLogits, referenceOnSubset, scoreDataset, ZERO_SHOT_LOGIT_SCALE, type DatasetScores, type EnsembleMember } from './score.js';
-import { hashClassnames, imageFolderSpec, imagenetSuite, testbedSuite, type DatasetSpec, type EvalClass, type SuiteName } from './suites.js';
+import { hashClassnames, imageFolderSpec, imagenetSuite, testbedSuite, type DatasetSpec, type EvalClass } from './suites.js';
 import { loadTemplates, type TemplateSet } from './templates.js';
 import { writeResults } from './write.js';
 import type { ZeroShotHead } from './zeroshot-head.js';
 
-export interface EnsembleEntry {
-  /** Run directory or checkpoint. */
-  path: string;
-  weight: number;
-}
-
-export interface ZeroShotEvalOptions {
-  /** Run directory or checkpoint file (one model). */
-  model?: string;
-  /** Output mixing: members and weights (weights are normalized to sum 1). */
-  ensemble?: EnsembleEntry[];
-  /** Config name / JSON path for checkpoints without a config.json (applies to every member). */
-  modelConfig?: string;
+/** What `evaluateZeroShot` accepts: the option tables' values, plus what only in-process callers pass. */
+export type ZeroShotEvalOptions = EvalModelOptions & ZeroShotOptions & {
   /** Pre-opened models (in-process callers, tests); used instead of `model` / `ensemble`. */
   members?: { model: EvalModel; weight: number }[];
-  suite?: SuiteName;
-  /** The testbed directory (suite testbed) or the folder holding the ImageNet-suite sets. */
-  dataRoot?: string;
-  /** One ImageFolder instead of a suite. */
-  imagefolder?: string;
-  /** Only these datasets of the suite. */
-  datasets?: string[];
-  /** Testbed: also the `-full` eval sets. */
-  includeFull?: boolean;
-  /** ImageFolder: score against a head over these class names (a superset of the folder's). */
-  headClassnames?: string[];
-  /** `openai`, `simple`, `emoji` or a file; default `emoji` for the testbed (and testbed folders), `openai` otherwise. */
-  templates?: string;
-  /** Result `design`; default the run's params.json / summary.json `design`, else "unknown". */
-  design?: string;
   /** Result `design_info`; default the run's (single model) or the ensemble's members and weights. */
   designInfo?: Result['design_info'];
-  /** Result `model` id; default from the run directory (or the members' ids for an ensemble). */
-  modelId?: string;
-  /** Images per encoder call; default 128. */
-  batchSize?: number;
-  /** ORT intra-op threads; default 2. */
-  threads?: number;
-  /** Decode worker threads; default half the cores (at least 1); 0 decodes on the main thread. */
-  decodeThreads?: number;
-  device?: Device;
-  /** Zero-shot head cache dir; default beside each weights file; null disables. */
-  cacheDir?: string | null;
-  /** ImageNet-C: a baseline model's errors for mCE (a cliplab imagenet-c result or an error table). */
-  mceBaseline?: string;
-  /** Write results here: a `.json` file (one result) or a directory (one file per dataset). */
-  out?: string;
   onProgress?: (e: EvalProgress) => void;
   onWarning?: (msg: string) => void;
-}
+};
 
 export type EvalProgress =
   | { kind: 'head'; model: string; done: number; total: number }
@@ -314,7 +273,7 @@ async function openMembers(o: ZeroShotEvalOptions): Promise<EnsembleMember[]> {
   const members: EnsembleMember[] = [];
   try {
     for (const e of entries) {
-      const model = await openEvalModel({ path: e.path, config: o.modelConfig, threads: o.threads ?? 2, device: o.device, cacheDir: o.cacheDir, id: entries.length === 1 ? o.modelId : undefined });
+      const model = await openEvalModel({ path: e.path, config: o.modelConfig, threads: o.threads ?? 2, device: o.device, cacheDir: o.cache === false ? null : o.cacheDir, id: entries.length === 1 ? o.modelId : undefined });
       members.push({ model, weight: e.weight });
     }
   } catch (e) {

@@ -85,7 +85,7 @@ describe('broken weights are refused, naming the tensor', () => {
   it('eval does not score a NaN model 100% (it refuses, writes nothing)', async () => {
     const out = join(root, 'eval-out');
     for (const [name, [dir, msg]] of Object.entries(broken))
-      await expect(evaluateZeroShot({ model: dir, imagefolder: folder, out, decodeThreads: 0, threads: 1, cacheDir: null }), name).rejects.toThrow(msg);
+      await expect(evaluateZeroShot({ model: dir, imagefolder: folder, out, decodeThreads: 0, threads: 1, cache: false }), name).rejects.toThrow(msg);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
