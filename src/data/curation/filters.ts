@@ -1,8 +1,10 @@
-// Caption filters for dataset designs: length, word count, Unicode script, class-name mentions; image hashing.
+// Caption filters for dataset designs: length, word count, Unicode script, language (CLD3), class-name mentions
+// (as whole phrases, or word by word as DataComp's text-based baseline); image hashing.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../util/errors.js';
+import { languageDetector, type DetectedLanguage } from './language.js';
 import type { CaptionFilterSpec, ScriptName, SourceSpec } from './spec.js';
 
 const SCRIPT_RE: Record<ScriptName, RegExp> = {
@@ -20,7 +22,7 @@ const SCRIPT_RE: Record<ScriptName, RegExp> = {
 };
 
 /** Why a caption was dropped (counted per source in the manifest). */
-export type CaptionRejection = 'tooShort' | 'tooLong' | 'tooFewWords' | 'tooManyWords' | 'script' | 'mentions';
+export type CaptionRejection = 'tooShort' | 'tooLong' | 'tooFewWords' | 'tooManyWords' | 'script' | 'language' | 'mentions';
 
 /** Lowercase, letters and digits only, single spaces, padded: `' a red fox '`. */
 export function normalizeForMatch(text: string): string {
@@ -52,12 +54,64 @@ export function loadClassNames(value: string[] | string, baseDir: string, where:
 /** A compiled caption filter: returns null to keep, or the reason to drop. */
 export type CaptionFilter = (caption: string) => CaptionRejection | null;
 
-export function compileCaptionFilter(spec: CaptionFilterSpec | undefined, baseDir: string): CaptionFilter {
+/**
+ * WordNet's noun detachment rules (morphy), which DataComp's lookup applies before matching a word:
+ * dogs → dog, boxes → box, ladies → lady, firemen → fireman.
+ */
+const NOUN_SUFFIXES: [string, string][] = [['s', ''], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh'], ['men', 'man'], ['ies', 'y']];
+
+/**
+ * DataComp's text-based test, on class names: split the caption on whitespace (punctuation stays attached,
+ * as in its `text.split()`), lowercase each word, and look it and its singular forms up among the class names'
+ * words (a one-word name, or the last word of a longer one, parentheses dropped).
+ */
+export function datacompMatcher(classes: string[]): (caption: string) => boolean {
+  const words = new Set<string>();
+  for (const c of classes) {
+    const w = c.replace(/\([^)]*\)/g, ' ').trim().toLowerCase().split(/\s+/);
+    if (w.length && w.at(-1)) words.add(w.at(-1)!);
+  }
+  return (caption) => {
+    for (const raw of caption.split(/\s+/)) {
+      const w = raw.toLowerCase();
+      if (!w) continue;
+      if (words.has(w)) return true;
+      for (const [suf, rep] of NOUN_SUFFIXES) if (w.endsWith(suf) && words.has(w.slice(0, w.length - suf.length) + rep)) return true;
+    }
+    return false;
+  };
+}
+
+function mentionMatcher(spec: NonNullable<CaptionFilterSpec['mentions']>, baseDir: string): (caption: string) => boolean {
+  const names = loadClassNames(spec.classes, baseDir, 'filters.caption.mentions.classes');
+  if (spec.match === 'datacomp') return datacompMatcher(names);
+  const classes = names.map(normalizeForMatch).filter((c) => c.trim().length > 0);
+  return (caption) => {
+    const norm = normalizeForMatch(caption);
+    return classes.some((c) => norm.includes(c));
+  };
+}
+
+function scriptFraction(text: string, scripts: RegExp[]): number {
+  let letters = 0;
+  let inScript = 0;
+  for (const ch of text.match(/\p{L}/gu) ?? []) {
+    letters++;
+    if (scripts.some((re) => re.test(ch))) inScript++;
+  }
+  return letters === 0 ? -1 : inScript / letters; // no letters: never enough
+}
+
+/** A caption filter; `detect` is needed when the spec names `languages` (see openCaptionFilter). */
+export function compileCaptionFilter(spec: CaptionFilterSpec | undefined, baseDir: string, detect?: (text: string) => DetectedLanguage): CaptionFilter {
   if (!spec) return () => null;
   const scripts = spec.scripts?.map((s) => SCRIPT_RE[s]);
   const minFrac = spec.minScriptFraction ?? 0.8;
-  const classes = spec.mentions ? loadClassNames(spec.mentions.classes, baseDir, 'filters.caption.mentions.classes').map(normalizeForMatch).filter((c) => c.trim().length > 0) : null;
-  const mode = spec.mentions?.mode;
+  const languages = spec.languages ? new Set(spec.languages) : null;
+  if (languages && !detect) throw new Error('compileCaptionFilter: languages need a detector (use openCaptionFilter)');
+  const minProb = spec.minLanguageProbability ?? 0;
+  const mentions = spec.mentions ? mentionMatcher(spec.mentions, baseDir) : null;
+  const must = spec.mentions?.mode === 'must';
   return (caption) => {
     const text = caption.trim();
     const len = [...text].length;
@@ -68,22 +122,19 @@ export function compileCaptionFilter(spec: CaptionFilterSpec | undefined, baseDi
       if (spec.minWords !== undefined && words < spec.minWords) return 'tooFewWords';
       if (spec.maxWords !== undefined && words > spec.maxWords) return 'tooManyWords';
     }
-    if (scripts) {
-      let letters = 0;
-      let inScript = 0;
-      for (const ch of text.match(/\p{L}/gu) ?? []) {
-        letters++;
-        if (scripts.some((re) => re.test(ch))) inScript++;
-      }
-      if (letters === 0 || inScript / letters < minFrac) return 'script';
+    if (scripts && scriptFraction(text, scripts) < minFrac) return 'script';
+    if (languages) {
+      const l = detect!(caption);
+      if (!languages.has(l.language) || l.probability < minProb) return 'language';
     }
-    if (classes) {
-      const norm = normalizeForMatch(text);
-      const hit = classes.some((c) => norm.includes(c));
-      if (hit !== (mode === 'must')) return 'mentions';
-    }
+    if (mentions && mentions(text) !== must) return 'mentions';
     return null;
   };
+}
+
+/** compileCaptionFilter, loading the language model first when the spec filters by language. */
+export async function openCaptionFilter(spec: CaptionFilterSpec | undefined, baseDir: string): Promise<CaptionFilter> {
+  return compileCaptionFilter(spec, baseDir, spec?.languages ? await languageDetector() : undefined);
 }
 
 /** sha256 of the image bytes, hex. */

@@ -3,5 +3,7 @@ export { loadSpec, validateSpec, resolveCounts, datasetSpecSchema, type DatasetS
 export { buildDataset, readManifestSamples, BuildInterrupted, type BuildOptions, type Manifest, type ManifestSample, type SourceReport } from './build.js';
 export { datasetStats, formatDatasetStats, type DatasetStats } from './stats.js';
 export { setClipScorerFactory, getClipScorerFactory, scoreItems, type ClipScorer, type ClipScorerFactory } from './clip-score.js';
-export { compileCaptionFilter, loadClassNames, imageHash } from './filters.js';
+export { compileCaptionFilter, openCaptionFilter, datacompMatcher, loadClassNames, imageHash } from './filters.js';
+export { scoreDataset, type ScoreOptions, type ScoreSummary } from './score-dataset.js';
+export { CLIP_SCORE_PRESETS, clipScoreFilter } from './spec.js';
 export { dedupConfig, type Removal } from './dedup.js';

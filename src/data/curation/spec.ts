@@ -22,29 +22,58 @@ const captionFilter = z
     scripts: z.array(z.enum(SCRIPTS)).min(1).optional(),
     /** Fraction of letters that must be in `scripts`; default 0.8. */
     minScriptFraction: z.number().min(0).max(1).optional(),
+    /** Caption languages to keep (CLD3's codes: en, de, zh, …), as LAION and DataComp's LAION-2B filter did. */
+    languages: z.array(z.string().regex(/^[a-z]{2,3}(-[A-Za-z]+)?$/, 'a CLD3 language code such as en, de or zh')).min(1).optional(),
+    /** Also require CLD3's probability for that language ≥ this; default 0 (its best guess is enough). */
+    minLanguageProbability: z.number().min(0).max(1).optional(),
     /** Class-name mentions: `must` keeps captions naming at least one class, `mustNot` drops them. */
     mentions: z
       .object({
         classes: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]),
         mode: z.enum(['must', 'mustNot']),
+        /** `phrase` (default): a class name as whole words anywhere; `datacomp`: a whitespace word of the
+         * caption, lowercased and singularized, is a class name or a class name's last word (DataComp's
+         * text-based baseline). */
+        match: z.enum(['phrase', 'datacomp']).optional(),
       })
       .strict()
       .optional(),
   })
   .strict();
 
-const clipScoreFilter = z
+/**
+ * Published CLIP-score cuts: LAION-400M kept ViT-B/32 cosine similarity ≥ 0.3, LAION-2B(-en) ≥ 0.28; the
+ * DataComp baselines keep ViT-B/32 ≥ 0.25 or the top 30% by ViT-L/14 score.
+ */
+export const CLIP_SCORE_PRESETS = {
+  laion400m: { threshold: 0.3 },
+  laion2b: { threshold: 0.28 },
+  'datacomp-b32': { threshold: 0.25 },
+  'datacomp-l14-top30': { topFraction: 0.3 },
+} as const;
+
+const clipScoreSchema = z
   .object({
     /** Any checkpoint cliplab loads (resolved relative to the spec file). */
     checkpoint: z.string().min(1),
-    /** Keep pairs with cosine similarity ≥ threshold (LAION: 0.28 with ViT-B/32)… */
+    /** Keep pairs with cosine similarity ≥ threshold… */
     threshold: z.number().min(-1).max(1).optional(),
-    /** …or the top fraction of each source's candidates by score. */
+    /** …or the top fraction of each source's candidates by score… */
     topFraction: z.number().gt(0).max(1).optional(),
+    /** …or a published cut by name. */
+    preset: z.enum(Object.keys(CLIP_SCORE_PRESETS) as [keyof typeof CLIP_SCORE_PRESETS, ...(keyof typeof CLIP_SCORE_PRESETS)[]]).optional(),
     batchSize: z.number().int().positive().optional(),
+    /** Directory of per-shard score files (`dataset score` writes them; the build reuses them). */
+    scores: z.string().min(1).optional(),
   })
   .strict()
-  .refine((f) => (f.threshold === undefined) !== (f.topFraction === undefined), { message: 'give exactly one of threshold or topFraction' });
+  .refine((f) => [f.threshold, f.topFraction, f.preset].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of threshold, topFraction or preset' });
+
+/** The cut and batch size a clipScore filter stands for (a preset resolved to its values). */
+export function clipScoreFilter(f: ClipScoreFilterSpec): { threshold?: number; topFraction?: number; batchSize: number } {
+  const cut: { threshold?: number; topFraction?: number } = f.preset ? CLIP_SCORE_PRESETS[f.preset] : f.threshold !== undefined ? { threshold: f.threshold } : { topFraction: f.topFraction! };
+  return { ...cut, batchSize: f.batchSize ?? 64 };
+}
 
 const dedupFilter = z
   .object({
@@ -65,7 +94,7 @@ const filters = z
     /** `true`: drop exact duplicate images (sha256 of the bytes) across all sources, first in spec order wins;
      * the object form adds near copies and decontamination against evaluation sets. */
     dedup: z.union([z.boolean(), dedupFilter]).optional(),
-    clipScore: clipScoreFilter.optional(),
+    clipScore: clipScoreSchema.optional(),
   })
   .strict();
 
@@ -114,7 +143,7 @@ export const datasetSpecSchema = z
 
 export type DatasetSpec = z.infer<typeof datasetSpecSchema>;
 export type CaptionFilterSpec = z.infer<typeof captionFilter>;
-export type ClipScoreFilterSpec = z.infer<typeof clipScoreFilter>;
+export type ClipScoreFilterSpec = z.infer<typeof clipScoreSchema>;
 export type DedupSpec = z.infer<typeof dedupFilter> | boolean;
 
 /** Validates a parsed spec; errors read `FILE: sources.1.count: expected number`. */

@@ -10,6 +10,8 @@ export interface SpoolRecord {
   ext: ImageExt;
   caption: string;
   meta: Record<string, unknown>;
+  /** CLIP score for the manifest line, null when not scored. */
+  score: number | null;
   image: Uint8Array;
 }
 
@@ -28,7 +30,7 @@ export class SpoolWriter {
   ) {}
 
   add(bucket: number, rec: SpoolRecord): void {
-    const head = Buffer.from(JSON.stringify({ out: rec.out, ext: rec.ext, caption: rec.caption, meta: rec.meta }), 'utf8');
+    const head = Buffer.from(JSON.stringify({ out: rec.out, ext: rec.ext, caption: rec.caption, meta: rec.meta, score: rec.score }), 'utf8');
     const len = Buffer.alloc(8);
     len.writeUInt32LE(head.length, 0);
     len.writeUInt32LE(rec.image.byteLength, 4);
