@@ -82,7 +82,7 @@ class JsonLines {
   }
   async add(x: object): Promise<void> {
     this.batch.push(JSON.stringify(x) + '\n');
-    if (this.batch.length >= 10_000) await this.write();
+    if (this.batch.length >= 1000) await this.write();
   }
   private async write(): Promise<void> {
     await this.fh.write(this.batch.join(''));

@@ -10,7 +10,7 @@ import { scene, variant, VARIANTS } from '../../../test/support/scenes.js';
 import { mkdirSync } from 'node:fs';
 import { listShards } from '../shards/list.js';
 import { readShards } from '../shards/reader.js';
-import { buildDataset, readManifestSamples, BuildInterrupted, compileCaptionFilter, datasetStats, loadSpec, resolveCounts, validateSpec, type ClipScorer, type DatasetSpec } from './index.js';
+import { buildDataset, readManifestSamples, BuildInterrupted, compileCaptionFilter, scoreDataset, datasetStats, loadSpec, resolveCounts, validateSpec, type ClipScorer, type DatasetSpec } from './index.js';
 
 let root = '';
 
@@ -183,6 +183,64 @@ describe('dataset build', () => {
     expect(thr.manifest.total).toBeGreaterThan(0);
     expect((await manifestSamples(join(root, 'out-thr'))).every((s) => s.clipScore! >= t)).toBe(true);
     await expect(buildDataset({ spec, baseDir: root, out: join(root, 'out-none') })).rejects.toThrow(/filters\.clipScore\.checkpoint: no CLIP scorer/);
+  });
+
+  it('per-shard score files: dataset score in two chunks, then a build that loads no model writes what an inline-scored build does', async () => {
+    const fake = (calls: number[]): ClipScorer => ({
+      imageSize: 8,
+      contextLength: 16,
+      async score({ text, n }) {
+        calls.push(n);
+        return Float32Array.from({ length: n }, (_, i) => (Number(text[i * 16 + 2]!) % 89) / 89);
+      },
+    });
+    const clip = { checkpoint: 'fake.ckpt', topFraction: 0.5, batchSize: 7 };
+    const sources = [{ name: 'a', path: 'src-a' }, { name: 'b', path: 'src-b' }];
+    const inline: DatasetSpec = { seed: 2, shardSize: 9, sources, filters: { clipScore: clip } };
+    const calls: number[] = [];
+    await buildDataset({ spec: inline, baseDir: root, out: join(root, 'out-inline'), clipScorerFactory: async () => fake(calls) });
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(60);
+    const spec: DatasetSpec = { ...inline, filters: { clipScore: { ...clip, scores: 'scores-x' } } };
+    const jobCalls: number[] = [];
+    const s0 = await scoreDataset({ spec, baseDir: root, chunk: { index: 0, count: 2 }, clipScorerFactory: async () => fake(jobCalls) });
+    const s1 = await scoreDataset({ spec, baseDir: root, chunk: { index: 1, count: 2 }, clipScorerFactory: async () => fake(jobCalls) });
+    expect([s0.shards, s0.scored, s0.samples, s1.shards, s1.scored, s1.samples]).toEqual([2, 2, 40, 1, 1, 20]);
+    expect(readdirSync(join(root, 'scores-x')).filter((n) => n.endsWith('.json'))).toHaveLength(3);
+    expect((await scoreDataset({ spec, baseDir: root, chunk: { index: 0, count: 2 }, clipScorerFactory: async () => fake(jobCalls) })).skipped).toBe(2);
+    const noModel = async (): Promise<ClipScorer> => {
+      throw new Error('no model needed');
+    };
+    await buildDataset({ spec, baseDir: root, out: join(root, 'out-files'), clipScorerFactory: noModel });
+    const data = (d: string) => Object.fromEntries(Object.entries(files(d)).filter(([n]) => n !== 'manifest.json'));
+    expect(data(join(root, 'out-files'))).toEqual(data(join(root, 'out-inline')));
+    // other caption filters decide what is scored: the files no longer apply and the build scores again
+    const other: DatasetSpec = { ...spec, filters: { ...spec.filters, caption: { minWords: 1 } } };
+    await expect(buildDataset({ spec: other, baseDir: root, out: join(root, 'out-files2'), clipScorerFactory: noModel })).rejects.toThrow(/no model needed/);
+    await expect(scoreDataset({ spec: inline, baseDir: root })).rejects.toThrow(/filters\.clipScore\.scores: needed by dataset score/);
+  });
+
+  it('a build interrupted while scoring resumes without --overwrite and scores only the shards not yet scored', async () => {
+    const spec: DatasetSpec = { seed: 5, shardSize: 9, sources: [{ name: 'a', path: 'src-a' }, { name: 'b', path: 'src-b' }], filters: { clipScore: { checkpoint: 'c', threshold: 0.2, batchSize: 7 } } };
+    const scorer = (calls: number[], onCall: () => void = () => {}): ClipScorer => ({
+      imageSize: 8,
+      contextLength: 16,
+      async score({ text, n }) {
+        calls.push(n);
+        onCall();
+        return Float32Array.from({ length: n }, (_, i) => (Number(text[i * 16 + 1]!) % 97) / 97);
+      },
+    });
+    await buildDataset({ spec, baseDir: root, out: join(root, 'out-p1-ref'), clipScorerFactory: async () => scorer([]) });
+    const ac = new AbortController();
+    const first: number[] = [];
+    // shard 0 of source a takes calls 1-3 (7 + 7 + 6 samples); abort during shard 1
+    const out = join(root, 'out-p1');
+    await expect(buildDataset({ spec, baseDir: root, out, signal: ac.signal, clipScorerFactory: async () => scorer(first, () => first.length === 4 && ac.abort()) })).rejects.toBeInstanceOf(BuildInterrupted);
+    const again: number[] = [];
+    const r = await buildDataset({ spec, baseDir: root, out, clipScorerFactory: async () => scorer(again) });
+    expect(r.resumed).toBe(false);
+    expect(again).toEqual([7, 7, 6, 7, 7, 6]);
+    expect(files(out)).toEqual(files(join(root, 'out-p1-ref')));
   });
 
   it('dedup against evaluation sets: crops, re-encodes and resizes of an eval image are removed, counted and listed', async () => {

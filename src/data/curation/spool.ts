@@ -23,10 +23,13 @@ export function bucketPath(dir: string, bucket: number): string {
 export class SpoolWriter {
   private readonly pending = new Map<number, Buffer[]>();
   private bytes = 0;
+  private records = 0;
 
+  /** Flushes at `flushBytes` or `flushRecords` (tiny samples cost more in object overhead than in bytes). */
   constructor(
     private readonly dir: string,
-    private readonly flushBytes = 32 * 1024 * 1024,
+    private readonly flushBytes = 16 * 1024 * 1024,
+    private readonly flushRecords = 20_000,
   ) {}
 
   add(bucket: number, rec: SpoolRecord): void {
@@ -38,13 +41,14 @@ export class SpoolWriter {
     parts.push(len, head, Buffer.from(rec.image.buffer, rec.image.byteOffset, rec.image.byteLength));
     this.pending.set(bucket, parts);
     this.bytes += 8 + head.length + rec.image.byteLength;
-    if (this.bytes >= this.flushBytes) this.flush();
+    if (this.bytes >= this.flushBytes || ++this.records >= this.flushRecords) this.flush();
   }
 
   flush(): void {
     for (const [bucket, parts] of this.pending) appendFileSync(bucketPath(this.dir, bucket), Buffer.concat(parts));
     this.pending.clear();
     this.bytes = 0;
+    this.records = 0;
   }
 }
 

@@ -182,18 +182,6 @@ function witMapper(opts: AdapterOptions): Mapper {
   };
 }
 
-function redcapsMapper(opts: AdapterOptions): Mapper {
-  const urlCol = opts.urlCol ?? 'url';
-  const capCol = opts.captionCol ?? 'caption';
-  return (rec, where, rowNo) => {
-    const url = str(rec, urlCol);
-    const bad = urlOrBad(url, urlCol, where);
-    if (bad) return bad;
-    const extra = keepExtras(rec, new Set([urlCol, capCol, 'image_id']));
-    return row(where, { url, caption: str(rec, capCol), id: str(rec, 'image_id') || String(rowNo), extra });
-  };
-}
-
 /** The paper's 2-column YFCC file: URL and caption as released (its downloader used the caption verbatim). */
 function yfccPairMapper(rec: Record<string, unknown>, where: string, rowNo: number): RowEvent {
   const url = str(rec, 'url');
@@ -230,14 +218,15 @@ function yfccMapper(opts: AdapterOptions): Mapper {
   };
 }
 
-function genericMapper(opts: AdapterOptions): Mapper {
+/** URL and caption columns plus an id: the first of `idCols` that is set, else the row number (RedCaps, generic files). */
+function columnsMapper(opts: AdapterOptions, idCols: string[]): Mapper {
   const urlCol = opts.urlCol ?? 'url';
   const capCol = opts.captionCol ?? 'caption';
   return (rec, where, rowNo) => {
     const url = str(rec, urlCol);
     const bad = urlOrBad(url, urlCol, where);
     if (bad) return bad;
-    const idCol = ['id', 'key'].find((c) => str(rec, c) !== '');
+    const idCol = idCols.find((c) => str(rec, c) !== '');
     const extra = keepExtras(rec, new Set([urlCol, capCol, ...(idCol ? [idCol] : [])]));
     return row(where, { url, caption: str(rec, capCol), id: idCol ? str(rec, idCol) : String(rowNo), extra });
   };
@@ -263,7 +252,7 @@ async function openFile(path: string, source: SourceName, opts: AdapterOptions):
     case 'wit':
       return { records: checkHeader(tsvRecords(path, { header: 'required' }), path, opts.urlCol ?? 'image_url'), map: witMapper(opts) };
     case 'redcaps':
-      return { records: redcapsRecords(path), map: redcapsMapper(opts) };
+      return { records: redcapsRecords(path), map: columnsMapper(opts, ['image_id']) };
     case 'yfcc':
       return {
         records: tsvRecords(path, {
@@ -278,7 +267,7 @@ async function openFile(path: string, source: SourceName, opts: AdapterOptions):
         map: yfccMapper(opts),
       };
     case 'generic': {
-      const map = genericMapper(opts);
+      const map = columnsMapper(opts, ['id', 'key']);
       const urlCol = opts.urlCol ?? 'url';
       if (lower.endsWith('.parquet')) return { records: parquetRecords(path, [urlCol]), map };
       if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return { records: jsonlRecords(path), map };

@@ -2,11 +2,9 @@
 // (counts, `status_dict`, `start_time`/`end_time` as epoch seconds, `duration`) so its tools read it, plus
 // cliplab's own counts under other names; the overall stats sum them.
 
-export interface ShardStats {
-  shard: string;
-  /** Global index of the shard's first metadata row. */
-  first_row: number;
-  /** Metadata rows in this shard's chunk (= successes + failed_to_download + failed_to_resize + filtered + bad_rows). */
+/** The row counts a shard's stats and the overall stats share (the overall ones are sums). */
+export interface RowCounts {
+  /** Metadata rows (= successes + failed_to_download + failed_to_resize + filtered + bad_rows). */
   count: number;
   successes: number;
   failed_to_download: number;
@@ -26,6 +24,12 @@ export interface ShardStats {
   bad_row_examples: { where: string; reason: string }[];
   /** Attempts beyond the first, over all downloads. */
   retries: number;
+}
+
+export interface ShardStats extends RowCounts {
+  shard: string;
+  /** Global index of the shard's first metadata row. */
+  first_row: number;
   /** Seconds since the epoch (float), as img2dataset writes them (`time.time()`). */
   start_time: number;
   end_time: number;
@@ -33,28 +37,14 @@ export interface ShardStats {
   duration: number;
 }
 
+function emptyCounts(): RowCounts {
+  return { count: 0, successes: 0, failed_to_download: 0, failed_to_resize: 0, filtered: 0, bad_rows: 0, refused: 0, status_dict: {}, http_status: {}, filtered_reasons: {}, bad_row_examples: [], retries: 0 };
+}
+
 export type Outcome = 'success' | 'failed_to_download' | 'failed_to_resize' | 'filtered' | 'bad_row';
 
 export function emptyShardStats(shard: string, firstRow: number): ShardStats {
-  return {
-    shard,
-    first_row: firstRow,
-    count: 0,
-    successes: 0,
-    failed_to_download: 0,
-    failed_to_resize: 0,
-    filtered: 0,
-    bad_rows: 0,
-    refused: 0,
-    status_dict: {},
-    http_status: {},
-    filtered_reasons: {},
-    bad_row_examples: [],
-    retries: 0,
-    start_time: Date.now() / 1000,
-    end_time: 0,
-    duration: 0,
-  };
+  return { shard, first_row: firstRow, ...emptyCounts(), start_time: Date.now() / 1000, end_time: 0, duration: 0 };
 }
 
 function bump(m: Record<string, number>, k: string, n = 1): void {
@@ -92,25 +82,13 @@ export function recordOutcome(s: ShardStats, outcome: Outcome, reason: string, e
   }
 }
 
-export interface OverallStats {
+export interface OverallStats extends RowCounts {
   source: string;
   metadata: string[];
   shards: number;
   /** Shards found complete and skipped by this run (resume). */
   shards_skipped: number;
-  count: number;
-  successes: number;
-  failed_to_download: number;
-  failed_to_resize: number;
-  filtered: number;
-  bad_rows: number;
-  refused: number;
   success_rate: number;
-  status_dict: Record<string, number>;
-  http_status: Record<string, number>;
-  filtered_reasons: Record<string, number>;
-  bad_row_examples: { where: string; reason: string }[];
-  retries: number;
   /** This run only: wall time and downloaded rows per second. */
   duration_s: number;
   images_per_s: number;
@@ -128,19 +106,8 @@ export function mergeStats(
     metadata: run.metadata,
     shards: shards.length,
     shards_skipped: run.shardsSkipped,
-    count: 0,
-    successes: 0,
-    failed_to_download: 0,
-    failed_to_resize: 0,
-    filtered: 0,
-    bad_rows: 0,
-    refused: 0,
+    ...emptyCounts(),
     success_rate: 0,
-    status_dict: {},
-    http_status: {},
-    filtered_reasons: {},
-    bad_row_examples: [],
-    retries: 0,
     duration_s: Math.round(run.durationS * 1000) / 1000,
     images_per_s: run.durationS > 0 ? Math.round((run.rowsThisRun / run.durationS) * 100) / 100 : 0,
   };
