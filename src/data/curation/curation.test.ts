@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { cudaAvailable } from '../../runtime/index.js';
 import { ShardWriter } from '../shards/writer.js';
 import { syntheticSample } from '../shards/synthetic.js';
 import { scene, variant, VARIANTS } from '../../../test/support/scenes.js';
@@ -312,5 +313,19 @@ describe.skipIf(!built)('cliplab dataset (built CLI)', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/cli\.yaml: sources\.0\.count/);
+  });
+
+  it('dataset score: --device cuda without the CUDA provider is one line naming it; a bad --device is refused', async () => {
+    const y = join(root, 'score.yaml');
+    writeFileSync(y, 'seed: 1\nsources:\n  - name: b\n    path: src-b\nfilters:\n  clipScore:\n    checkpoint: no-such-model\n    preset: laion2b\n    scores: scores-cli\n');
+    const cuda = spawnSync('node', [cli, 'dataset', 'score', y, '--device', 'cuda'], { encoding: 'utf8' });
+    expect(cuda.status).not.toBe(0);
+    if (!(await cudaAvailable())) {
+      expect(cuda.stderr.trim().split('\n')).toHaveLength(1);
+      expect(cuda.stderr).toMatch(/--device cuda: onnxruntime-node's CUDA provider .* is not installed/);
+    }
+    const odd = spawnSync('node', [cli, 'dataset', 'score', y, '--device', 'tpu'], { encoding: 'utf8' });
+    expect(odd.status).not.toBe(0);
+    expect(odd.stderr).toMatch(/--device/);
   });
 });
