@@ -76,7 +76,7 @@ describe('the testbed retrieval set', () => {
     }
     const ev = { name: 'noto-v1', iconSet: 'noto-v1', role: 'reference', kind: 'natural', full: false, dir: 'eval/noto-v1', classes: 3, viewsPerClass: 2, images: 6, sha256: 'x' };
     writeFileSync(join(tb, 'testbed.json'), JSON.stringify({
-      version: 1, generator: 't', args: { imageSize: 16, misaligned: 0, seed: 0, concepts: 3, perConcept: 1, evalViews: 2, evalViewsFull: 1, shardSize: 1 },
+      version: 1, generator: 't', args: { imageSize: 16, misaligned: 0, seed: 0, concepts: 3, views: 1, evalViews: 2, evalViewsFull: 1, shardSize: 1 },
       packages: {}, concepts, classes: concepts.map((c) => c.hexcode), classSelection: { seed: 0, count: 3, rule: 't' }, reference: 'noto-v1', shifts: [], sources: [], eval: [ev],
     }));
     const { result } = await evaluateRetrieval({ evalModel: model(), testbed: tb, decodeThreads: 0 });

@@ -56,7 +56,7 @@ describe('cliplab export onnx', () => {
       copyFileSync(join(GOLDEN, 'batch.safetensors'), join(dir, 'x.safetensors'));
       const r = spawnSync(process.execPath, [BIN, 'export', 'onnx', '--model', join(dir, 'x.safetensors'), '--out', join(dir, 'o')], { encoding: 'utf8' });
       expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(/x\.safetensors: no config\.json beside the checkpoint/);
+      expect(r.stderr).toMatch(/x\.safetensors: no config\.json or open_clip_config\.json beside the checkpoint/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

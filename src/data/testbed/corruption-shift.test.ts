@@ -26,7 +26,7 @@ beforeAll(async () => {
     writeFileSync(join(tb, 'eval', name, 'classnames.json'), JSON.stringify(['grinning face', 'rocket']));
   }
   writeFileSync(join(tb, 'testbed.json'), JSON.stringify({
-    version: 1, generator: 'test', args: { imageSize: 32, misaligned: 0, seed: 0, concepts: 2, perConcept: 1, evalViews: 2, evalViewsFull: 2, shardSize: 10 },
+    version: 1, generator: 'test', args: { imageSize: 32, misaligned: 0, seed: 0, concepts: 2, views: 1, evalViews: 2, evalViewsFull: 2, shardSize: 10 },
     packages: {}, concepts: [], classes: ['1F600', '1F680'], classSelection: { seed: 0, count: 2, rule: 'test' },
     reference: 'noto-v1', shifts: ['other'], sources: [], eval: [set('noto-v1', false), set('noto-v1-full', true), set('other', false)],
   }));
