@@ -109,128 +109,20 @@ function listSourceDirs(root: string): string[] {
 
 /** Validates the cross-entry rules and expands the spec; `outDir` is the study directory. */
 export function planStudy(loaded: LoadedSpec, outDir: string): StudyPlan {
-  const { spec, where } = loaded;
-  const at = (path: string): string => `${where}: ${path}`;
-  if (spec.testbed && spec.data_root) throw new InputError(at('data_root'), 'give testbed or data_root, not both');
-  const buildsTestbed = spec.testbed !== undefined;
-  const dataRoot = buildsTestbed ? join(outDir, 'testbed') : spec.data_root ? resolveSpecPath(loaded, spec.data_root) : '';
-  if (!buildsTestbed && spec.data_root && !existsSync(dataRoot)) throw new InputError(at('data_root'), `${dataRoot} does not exist`);
-  if (!dataRoot) throw new InputError(at('(root)'), 'give testbed (build the built-in testbed) or data_root (an evaluation data root)');
-
-  const sources = new Map<string, string>();
-  const rootSources = buildsTestbed ? [...TRAINING_SOURCES] : listSourceDirs(dataRoot);
-  for (const s of rootSources) sources.set(s, join(dataRoot, 'sources', s));
-  for (const [name, p] of Object.entries(spec.sources ?? {})) {
-    const abs = resolveSpecPath(loaded, p);
-    if (!existsSync(abs)) throw new InputError(at(`sources.${name}`), `${abs} does not exist`);
-    sources.set(name, abs);
-  }
-
-  const sizeByName = new Map<string, SizeSpec>();
-  spec.sizes.forEach((s, i) => {
-    if (sizeByName.has(s.name)) throw new InputError(at(`sizes[${i}](${s.name})`), 'duplicate size name');
-    sizeByName.set(s.name, s);
-  });
-  const defaultSeeds = spec.seeds ?? [0];
+  const { spec } = loaded;
+  const { buildsTestbed, dataRoot } = planDataRoot(loaded, outDir);
+  const sources = planSources(loaded, dataRoot, buildsTestbed);
+  const sizes = sizesByName(loaded);
   const specs = expandSweeps(loaded);
   const names = new Set<string>();
-  const designs: DesignPlan[] = [];
-  const knownSource = (entry: string, s: string): void => {
-    if (!sources.has(s)) throw new InputError(at(entry), `unknown source "${s}" (known: ${[...sources.keys()].join(', ') || 'none'})`);
-  };
-
-  specs.forEach((d, i) => {
-    const entry = `designs[${i}](${d.name})`;
-    if (names.has(d.name)) throw new InputError(at(entry), `duplicate design name "${d.name}"`);
+  const designs = specs.map((d, i) => {
+    if (names.has(d.name)) throw new InputError(`${loaded.where}: designs[${i}](${d.name})`, `duplicate design name "${d.name}"`);
     names.add(d.name);
-    const sizes = (d.sizes ?? spec.sizes.map((s) => s.name)).map((n) => {
-      const s = sizeByName.get(n);
-      if (!s) throw new InputError(at(`${entry}.sizes`), `unknown size "${n}" (sizes: ${[...sizeByName.keys()].join(', ')})`);
-      return s;
-    });
-    const base = { name: d.name, sizes, seeds: d.seeds ?? defaultSeeds };
-    if ('source' in d) {
-      knownSource(`${entry}.source`, d.source);
-      designs.push({ ...base, kind: 'source', sources: { [d.source]: 1 } });
-    } else if ('mix' in d) {
-      let props: Record<string, number>;
-      if (d.mix === 'all') {
-        const all = [...sources.keys()];
-        props = Object.fromEntries(all.map((s) => [s, 1 / all.length]));
-      } else {
-        for (const s of Object.keys(d.mix)) knownSource(`${entry}.mix.${s}`, s);
-        checkProportions(`${where}: ${entry}.mix`, d.mix);
-        props = Object.fromEntries(Object.entries(d.mix).filter(([, p]) => p > 0));
-      }
-      designs.push({ ...base, kind: 'mixture', sources: props });
-    } else if ('filter' in d) {
-      knownSource(`${entry}.filter.source`, d.filter.source);
-      designs.push({
-        ...base,
-        kind: 'filtered',
-        sources: { [d.filter.source]: 1 },
-        // The model is resolved below, once every design is known.
-        filter: { source: d.filter.source, model: { path: d.filter.model }, threshold: d.filter.threshold, fraction: d.filter.fraction },
-      });
-    } else {
-      checkProportions(`${where}: ${entry}.ensemble`, d.ensemble);
-      designs.push({ ...base, kind: 'ensemble', sources: {}, members: Object.fromEntries(Object.entries(d.ensemble).filter(([, w]) => w > 0)) });
-    }
+    return planDesign(loaded, d, i, sources, sizes);
   });
-
-  // Second pass: references between designs (filter models, ensemble members).
-  const byName = new Map(designs.map((d) => [d.name, d]));
-  designs.forEach((d, i) => {
-    const spec_d = specs[i]!;
-    const entry = `designs[${i}](${d.name})`;
-    if (d.kind === 'filtered' && 'filter' in spec_d) {
-      const f = spec_d.filter;
-      const target = byName.get(f.model);
-      if (target && !looksLikePath(f.model)) {
-        if (target.kind === 'ensemble') throw new InputError(at(`${entry}.filter.model`), `"${f.model}" is an ensemble; a filter model must be a trained design or a checkpoint`);
-        if (target === d) throw new InputError(at(`${entry}.filter.model`), 'a design cannot filter with its own models');
-        const size = f.size ? target.sizes.find((s) => s.name === f.size) : target.sizes[target.sizes.length - 1];
-        if (!size) throw new InputError(at(`${entry}.filter.size`), `design "${f.model}" has no size "${f.size}"`);
-        const seed = f.seed ?? target.seeds[0]!;
-        if (!target.seeds.includes(seed)) throw new InputError(at(`${entry}.filter.seed`), `design "${f.model}" has no seed ${seed}`);
-        d.filter!.model = { id: modelId(target.name, size.name, seed), design: target.name };
-      } else {
-        const p = resolveSpecPath(loaded, f.model);
-        if (!existsSync(p))
-          throw new InputError(at(`${entry}.filter.model`), `filter model "${f.model}" is neither a design of this study nor an existing checkpoint`);
-        d.filter!.model = { path: p };
-      }
-    }
-    if (d.kind === 'ensemble') {
-      for (const m of Object.keys(d.members!)) {
-        const md = byName.get(m);
-        if (!md) throw new InputError(at(`${entry}.ensemble.${m}`), `unknown design "${m}"`);
-        if (md.kind === 'ensemble') throw new InputError(at(`${entry}.ensemble.${m}`), 'an ensemble member must be a trained design');
-        for (const s of d.sizes)
-          if (!md.sizes.some((x) => x.name === s.name)) throw new InputError(at(`${entry}.ensemble.${m}`), `design "${m}" has no size "${s.name}"`);
-        for (const seed of d.seeds)
-          if (!md.seeds.includes(seed)) throw new InputError(at(`${entry}.ensemble.${m}`), `design "${m}" has no seed ${seed}`);
-      }
-      // For analysis: an ensemble's "sources" are its members' sources weighted.
-      const src: Record<string, number> = {};
-      for (const [m, w] of Object.entries(d.members!))
-        for (const [s, p] of Object.entries(byName.get(m)!.sources)) src[s] = (src[s] ?? 0) + w * p;
-      d.sources = src;
-    }
-  });
-
-  const baselineSpec = spec.analysis?.baseline;
-  let baseline: string[] | null = null;
-  if (baselineSpec !== undefined) {
-    baseline = Array.isArray(baselineSpec) ? baselineSpec : [baselineSpec];
-    for (const b of baseline) if (!byName.has(b)) throw new InputError(at('analysis.baseline'), `unknown design "${b}"`);
-  } else {
-    const all = designs.find((d) => d.kind === 'mixture' && Object.keys(d.sources).length === sources.size && sources.size > 2);
-    if (all) baseline = [all.name];
-  }
-
-  if (spec.model === undefined && spec.train?.init === undefined) throw new InputError(at('model'), 'give model (a config) or train.init (a checkpoint to fine-tune)');
-  if (spec.train?.init !== undefined && !existsSync(resolveSpecPath(loaded, spec.train.init))) throw new InputError(at('train.init'), `${resolveSpecPath(loaded, spec.train.init)} does not exist`);
+  linkDesigns(loaded, specs, designs);
+  const baseline = planBaseline(loaded, designs, sources);
+  checkModelSource(loaded);
   const models: ModelPlan[] = designs.flatMap((d) => d.sizes.flatMap((size) => d.seeds.map((seed) => ({ id: modelId(d.name, size.name, seed), design: d.name, size, seed }))));
   const references = referencePlans(loaded, names);
   designs.push(...references.map((r) => ({ name: r.design, kind: 'reference' as const, sources: {}, sizes: [], seeds: [] })));
@@ -239,6 +131,139 @@ export function planStudy(loaded: LoadedSpec, outDir: string): StudyPlan {
   const root = buildsTestbed ? [TESTBED_JOB] : [];
   for (const r of references) jobs.push({ id: evalJobId(r.id), kind: 'eval', design: r.design, model: r.id, deps: root, fingerprint: hash({ eval: spec.eval ?? {}, reference: r.path, deps: root.map((d) => jobs.find((j) => j.id === d)?.fingerprint) }) });
   return { loaded, sources, dataRoot, buildsTestbed, designs, models, jobs, baseline };
+}
+
+/** Where the evaluation data lives: the study's own testbed build, or the spec's `data_root`. */
+function planDataRoot(loaded: LoadedSpec, outDir: string): { buildsTestbed: boolean; dataRoot: string } {
+  const { spec, where } = loaded;
+  if (spec.testbed && spec.data_root) throw new InputError(`${where}: data_root`, 'give testbed or data_root, not both');
+  const buildsTestbed = spec.testbed !== undefined;
+  const dataRoot = buildsTestbed ? join(outDir, 'testbed') : spec.data_root ? resolveSpecPath(loaded, spec.data_root) : '';
+  if (!buildsTestbed && spec.data_root && !existsSync(dataRoot)) throw new InputError(`${where}: data_root`, `${dataRoot} does not exist`);
+  if (!dataRoot) throw new InputError(`${where}: (root)`, 'give testbed (build the built-in testbed) or data_root (an evaluation data root)');
+  return { buildsTestbed, dataRoot };
+}
+
+/** Source name → shard directory: the data root's sources, then the spec's own (which win). */
+function planSources(loaded: LoadedSpec, dataRoot: string, buildsTestbed: boolean): Map<string, string> {
+  const sources = new Map<string, string>();
+  for (const s of buildsTestbed ? [...TRAINING_SOURCES] : listSourceDirs(dataRoot)) sources.set(s, join(dataRoot, 'sources', s));
+  for (const [name, p] of Object.entries(loaded.spec.sources ?? {})) {
+    const abs = resolveSpecPath(loaded, p);
+    if (!existsSync(abs)) throw new InputError(`${loaded.where}: sources.${name}`, `${abs} does not exist`);
+    sources.set(name, abs);
+  }
+  return sources;
+}
+
+function sizesByName(loaded: LoadedSpec): Map<string, SizeSpec> {
+  const byName = new Map<string, SizeSpec>();
+  loaded.spec.sizes.forEach((s, i) => {
+    if (byName.has(s.name)) throw new InputError(`${loaded.where}: sizes[${i}](${s.name})`, 'duplicate size name');
+    byName.set(s.name, s);
+  });
+  return byName;
+}
+
+/** One design entry on its own (references to other designs are resolved by `linkDesigns`). */
+function planDesign(loaded: LoadedSpec, d: DesignSpec, i: number, sources: Map<string, string>, sizeByName: Map<string, SizeSpec>): DesignPlan {
+  const { spec, where } = loaded;
+  const entry = `${where}: designs[${i}](${d.name})`;
+  const knownSource = (path: string, s: string): void => {
+    if (!sources.has(s)) throw new InputError(`${entry}.${path}`, `unknown source "${s}" (known: ${[...sources.keys()].join(', ') || 'none'})`);
+  };
+  const sizes = (d.sizes ?? spec.sizes.map((s) => s.name)).map((n) => {
+    const s = sizeByName.get(n);
+    if (!s) throw new InputError(`${entry}.sizes`, `unknown size "${n}" (sizes: ${[...sizeByName.keys()].join(', ')})`);
+    return s;
+  });
+  const base = { name: d.name, sizes, seeds: d.seeds ?? spec.seeds ?? [0] };
+  if ('source' in d) {
+    knownSource('source', d.source);
+    return { ...base, kind: 'source', sources: { [d.source]: 1 } };
+  }
+  if ('mix' in d) {
+    if (d.mix === 'all') {
+      const all = [...sources.keys()];
+      return { ...base, kind: 'mixture', sources: Object.fromEntries(all.map((s) => [s, 1 / all.length])) };
+    }
+    for (const s of Object.keys(d.mix)) knownSource(`mix.${s}`, s);
+    checkProportions(`${entry}.mix`, d.mix);
+    return { ...base, kind: 'mixture', sources: Object.fromEntries(Object.entries(d.mix).filter(([, p]) => p > 0)) };
+  }
+  if ('filter' in d) {
+    knownSource('filter.source', d.filter.source);
+    // The model is resolved by linkDesigns, once every design is known.
+    const filter: FilterPlan = { source: d.filter.source, model: { path: d.filter.model }, threshold: d.filter.threshold, fraction: d.filter.fraction };
+    return { ...base, kind: 'filtered', sources: { [d.filter.source]: 1 }, filter };
+  }
+  checkProportions(`${entry}.ensemble`, d.ensemble);
+  return { ...base, kind: 'ensemble', sources: {}, members: Object.fromEntries(Object.entries(d.ensemble).filter(([, w]) => w > 0)) };
+}
+
+/** Second pass: filter models and ensemble members name designs of this study (or checkpoints). */
+function linkDesigns(loaded: LoadedSpec, specs: DesignSpec[], designs: DesignPlan[]): void {
+  const byName = new Map(designs.map((d) => [d.name, d]));
+  designs.forEach((d, i) => {
+    const entry = `${loaded.where}: designs[${i}](${d.name})`;
+    const spec = specs[i]!;
+    if (d.kind === 'filtered' && 'filter' in spec) d.filter!.model = filterModel(loaded, entry, spec.filter, d, byName);
+    if (d.kind === 'ensemble') {
+      for (const m of Object.keys(d.members!)) checkMember(`${entry}.ensemble.${m}`, m, d, byName);
+      // For analysis: an ensemble's "sources" are its members' sources weighted.
+      const src: Record<string, number> = {};
+      for (const [m, w] of Object.entries(d.members!))
+        for (const [s, p] of Object.entries(byName.get(m)!.sources)) src[s] = (src[s] ?? 0) + w * p;
+      d.sources = src;
+    }
+  });
+}
+
+type FilterSpec = Extract<DesignSpec, { filter: unknown }>['filter'];
+
+/** A filter's model: one model (size, seed) of a trained design of this study, or an existing checkpoint. */
+function filterModel(loaded: LoadedSpec, entry: string, f: FilterSpec, d: DesignPlan, byName: Map<string, DesignPlan>): FilterPlan['model'] {
+  const target = byName.get(f.model);
+  if (target && !looksLikePath(f.model)) {
+    if (target.kind === 'ensemble') throw new InputError(`${entry}.filter.model`, `"${f.model}" is an ensemble; a filter model must be a trained design or a checkpoint`);
+    if (target === d) throw new InputError(`${entry}.filter.model`, 'a design cannot filter with its own models');
+    const size = f.size ? target.sizes.find((s) => s.name === f.size) : target.sizes[target.sizes.length - 1];
+    if (!size) throw new InputError(`${entry}.filter.size`, `design "${f.model}" has no size "${f.size}"`);
+    const seed = f.seed ?? target.seeds[0]!;
+    if (!target.seeds.includes(seed)) throw new InputError(`${entry}.filter.seed`, `design "${f.model}" has no seed ${seed}`);
+    return { id: modelId(target.name, size.name, seed), design: target.name };
+  }
+  const p = resolveSpecPath(loaded, f.model);
+  if (!existsSync(p)) throw new InputError(`${entry}.filter.model`, `filter model "${f.model}" is neither a design of this study nor an existing checkpoint`);
+  return { path: p };
+}
+
+/** An ensemble member is a trained design with every size and seed of the ensemble. */
+function checkMember(where: string, m: string, d: DesignPlan, byName: Map<string, DesignPlan>): void {
+  const md = byName.get(m);
+  if (!md) throw new InputError(where, `unknown design "${m}"`);
+  if (md.kind === 'ensemble') throw new InputError(where, 'an ensemble member must be a trained design');
+  for (const s of d.sizes) if (!md.sizes.some((x) => x.name === s.name)) throw new InputError(where, `design "${m}" has no size "${s.name}"`);
+  for (const seed of d.seeds) if (!md.seeds.includes(seed)) throw new InputError(where, `design "${m}" has no seed ${seed}`);
+}
+
+/** The baseline designs: the spec's, or else the mixture of every source (when there are more than two). */
+function planBaseline(loaded: LoadedSpec, designs: DesignPlan[], sources: Map<string, string>): string[] | null {
+  const b = loaded.spec.analysis?.baseline;
+  if (b === undefined) {
+    const all = designs.find((d) => d.kind === 'mixture' && Object.keys(d.sources).length === sources.size && sources.size > 2);
+    return all ? [all.name] : null;
+  }
+  const baseline = Array.isArray(b) ? b : [b];
+  for (const name of baseline) if (!designs.some((d) => d.name === name)) throw new InputError(`${loaded.where}: analysis.baseline`, `unknown design "${name}"`);
+  return baseline;
+}
+
+/** A study trains from a model config or fine-tunes from a checkpoint that exists. */
+function checkModelSource(loaded: LoadedSpec): void {
+  const { spec, where } = loaded;
+  if (spec.model === undefined && spec.train?.init === undefined) throw new InputError(`${where}: model`, 'give model (a config) or train.init (a checkpoint to fine-tune)');
+  if (spec.train?.init !== undefined && !existsSync(resolveSpecPath(loaded, spec.train.init))) throw new InputError(`${where}: train.init`, `${resolveSpecPath(loaded, spec.train.init)} does not exist`);
 }
 
 /** The spec's reference models: one evaluated model each, named like a design (names must not collide). */
