@@ -11,12 +11,13 @@ export interface Progress {
 
 const silent: Progress = { tick() {}, setTotal() {}, stop() {} };
 
-export function progress(label: string, total: number, unit = 'items'): Progress {
-  if (isQuiet() || !process.stderr.isTTY) return silent;
+/** A bar on `stream` (stderr by default; tests pass a terminal of their own). */
+export function progress(label: string, total: number, unit = 'items', stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (isQuiet() || !stream.isTTY) return silent;
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} | ETA {eta_formatted}`,
-      stream: process.stderr,
+      stream,
       hideCursor: true,
       etaBuffer: 50,
     },

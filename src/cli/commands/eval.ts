@@ -4,49 +4,13 @@ import type { Command } from 'commander';
 import { benchEval } from '../../eval/bench.js';
 import { EVAL_OPTIONS } from '../../eval/options.js';
 import type { Result } from '../../eval/result.js';
-import { evaluateZeroShot, type EvalProgress } from '../../eval/zeroshot-eval.js';
+import { evaluateZeroShot } from '../../eval/zeroshot-eval.js';
 import { InputError } from '../../util/errors.js';
 import { info, warn } from '../../util/log.js';
-import { progress, type Progress } from '../../util/progress.js';
 import { choiceFlag, intFlag } from '../args.js';
 import { addOptions, optionsFromFlags } from '../options.js';
+import { evalProgressReporter } from '../eval-progress.js';
 import { runTask } from './eval-tasks.js';
-
-function progressReporter(): { on: (e: EvalProgress) => void; stop: () => void } {
-  let bar: Progress | null = null;
-  let label = '';
-  let headDone = 0;
-  return {
-    on(e) {
-      if (e.kind === 'head') {
-        if (label !== `head ${e.model}` || e.done < headDone) {
-          bar?.stop();
-          label = `head ${e.model}`;
-          headDone = 0;
-          bar = progress(`zero-shot head ${e.model}`, e.total, 'texts');
-        }
-        bar!.tick(e.done - headDone);
-        headDone = e.done;
-        return;
-      }
-      if (e.kind === 'dataset') {
-        bar?.stop();
-        label = e.dataset;
-        bar = progress(`eval ${e.dataset}`, e.total, 'images');
-        return;
-      }
-      if (label !== e.dataset) {
-        bar?.stop();
-        label = e.dataset;
-        bar = progress(`eval ${e.dataset}`, 0, 'images');
-      }
-      bar!.tick(e.n);
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
-}
 
 export function register(program: Command): void {
   const cmd = program
@@ -62,7 +26,7 @@ export function register(program: Command): void {
         if (f.model !== undefined && !f.ensemble.some((e) => e.path === f.model))
           throw new InputError('--model', `'${f.model}' is not among the --ensemble members; list every member with its weight there`);
       } else if (f.model === undefined) throw new InputError('--model', 'required (a run directory or checkpoint), or --ensemble RUN:w,…');
-      const rep = progressReporter();
+      const rep = evalProgressReporter();
       try {
         const out = await evaluateZeroShot({
           ...f,
