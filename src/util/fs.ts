@@ -1,7 +1,7 @@
 // Atomic file writes: write a temp file beside the target, fsync, rename. Readers never see half a file; a write
 // that fails (disk full, permission denied) removes its temp file and throws one IoError naming the path.
 // Temp files are `.<name>.tmp-<pid>-<rand>`, so a later run can tell a dead writer's leftovers from a live one's.
-import { promises as fsp, writeFileSync, renameSync, openSync, fsyncSync, closeSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { promises as fsp, readdirSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { IoError } from './errors.js';
 import { processAlive } from './process.js';
@@ -61,28 +61,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await fsp.rename(tmp, path);
   } catch (e) {
     await removeQuiet(tmp);
-    throw IoError.from(e, path, 'cannot write');
-  }
-}
-
-export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-  } catch (e) {
-    throw IoError.from(e, dirname(path), 'cannot create directory');
-  }
-  const tmp = tempPath(path);
-  try {
-    writeFileSync(tmp, data);
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
     throw IoError.from(e, path, 'cannot write');
   }
 }
