@@ -2,7 +2,7 @@
 // (polling file signatures) and tells open pages through `/version`, which they poll.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { renderReportHtml } from './html.js';
 import { loadReportInput, theoryFile } from './report-input.js';
@@ -36,6 +36,18 @@ export function signature(paths: string[]): string {
   };
   for (const p of paths) walk(p, 0);
   return parts.join('\n');
+}
+
+/**
+ * Whether a request's Host header names this server: an IP address, `localhost`, or the name given as --host.
+ * A DNS-rebinding page sends its own domain name, which is none of these.
+ */
+function allowedHost(header: string | undefined, names: ReadonlySet<string>): boolean {
+  if (header === undefined) return false;
+  const m = /^(\[[0-9a-f:.]+\]|[^:]+)(?::\d{1,5})?$/i.exec(header.trim());
+  if (!m) return false;
+  const name = m[1]!.toLowerCase();
+  return isIP(name.replace(/^\[|\]$/g, '')) !== 0 || names.has(name);
 }
 
 export async function serveReport(opts: ServeOptions): Promise<ReportServer> {
@@ -82,9 +94,15 @@ export async function serveReport(opts: ServeOptions): Promise<ReportServer> {
       busy = false;
     }
   };
-  const timer = setInterval(() => void check().catch(() => undefined), pollMs);
-
+  const allowed = new Set(['localhost', ...(opts.host ? [opts.host.toLowerCase()] : [])]);
   const server: Server = createServer((req, res) => {
+    // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches this server with its
+    // own name in Host. Only requests addressed to this server by its address (or localhost) are answered.
+    if (!allowedHost(req.headers.host, allowed)) {
+      res.writeHead(421, { 'content-type': 'text/plain' });
+      res.end('misdirected request: unknown Host\n');
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/' || path === '/index.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -106,6 +124,9 @@ export async function serveReport(opts: ServeOptions): Promise<ReportServer> {
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  // Polling starts only once the server listens: a refused listen (port in use) leaves no timer that would
+  // keep the process alive.
+  const timer = setInterval(() => void check().catch(() => undefined), pollMs);
   return {
     url: `http://${host}:${addr.port}/`,
     port: addr.port,
