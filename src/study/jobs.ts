@@ -6,7 +6,7 @@ import type { DesignInfo } from '../eval/result.js';
 import { dirSampleCount } from '../data/shards/list.js';
 import { CliplabError } from '../util/errors.js';
 import type { ExecRequest } from './executor.js';
-import { type DesignPlan, type ModelPlan, type StudyPlan, TESTBED_JOB, modelId } from './plan.js';
+import { type DesignPlan, type ModelPlan, type StudyPlan, TESTBED_JOB, countTooLarge, designCapacity, modelId } from './plan.js';
 import { resolveSpecPath } from './spec.js';
 import type { JobRecord } from './store.js';
 
@@ -113,22 +113,21 @@ export function datasetSpecFor(ctx: JobContext, design: DesignPlan, sizeName: st
   const size = design.sizes.find((s) => s.name === sizeName)!;
   const seed = ctx.plan.loaded.spec.dataset_seed ?? 0;
   const entries = Object.entries(design.sources);
-  const pool = entries.map(([s]) => shardDirSize(ctx.plan.sources.get(s)!));
-  // The largest total the proportions allow without repeating a pair; `fraction` scales it.
-  const capacity = Math.floor(Math.min(...entries.map(([, p], i) => pool[i]! / p)));
+  const poolOf = new Map<string, number>();
+  const pool = (s: string): number => poolOf.get(s) ?? poolOf.set(s, shardDirSize(ctx.plan.sources.get(s)!)).get(s)!;
+  const capacity = designCapacity(design, pool);
+  if (size.count !== undefined && size.count > capacity) throw new JobError(countTooLarge(design, size, capacity));
   const spec: Record<string, unknown> = { name: `${design.name}-${sizeName}`.replace(/[^A-Za-z0-9_-]/g, '_'), seed };
+  const total = size.count ?? Math.max(1, Math.round(capacity * size.fraction!));
   if (design.kind === 'filtered') {
     const f = design.filter!;
     const checkpoint = 'id' in f.model ? ctx.layout.run(f.model.id) : f.model.path;
-    const kept = f.fraction !== undefined ? Math.floor(pool[0]! * f.fraction) : pool[0]!;
-    const count = size.count ?? Math.max(1, Math.round(kept * size.fraction!));
-    spec.sources = [{ name: f.source, path: rel(ctx.plan.sources.get(f.source)!), ...(size.fraction === 1 && size.count === undefined ? {} : { count }) }];
+    spec.sources = [{ name: f.source, path: rel(ctx.plan.sources.get(f.source)!), ...(size.fraction === 1 && size.count === undefined ? {} : { count: total }) }];
     spec.filters = { clipScore: { checkpoint: rel(checkpoint), ...(f.threshold !== undefined ? { threshold: f.threshold } : { topFraction: f.fraction }) } };
     return spec;
   }
-  const total = size.count ?? Math.max(1, Math.round(capacity * size.fraction!));
   if (entries.length === 1) {
-    spec.sources = [{ name: entries[0]![0], path: rel(ctx.plan.sources.get(entries[0]![0])!), count: Math.min(total, pool[0]!) }];
+    spec.sources = [{ name: entries[0]![0], path: rel(ctx.plan.sources.get(entries[0]![0])!), count: total }];
   } else {
     spec.total = total;
     spec.sources = entries.map(([s, p]) => ({ name: s, path: rel(ctx.plan.sources.get(s)!), proportion: p }));

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { dirSampleCount } from '../data/shards/list.js';
 import { TRAINING_SOURCES } from '../data/testbed/index.js';
 import { InputError } from '../util/errors.js';
 import type { JobDefinition } from './store.js';
@@ -51,6 +52,36 @@ export interface StudyPlan {
   models: ModelPlan[];
   jobs: JobDefinition[];
   baseline: string[] | null;
+}
+
+/**
+ * The most pairs a design at a size can hold without repeating one: for a filtered design, what its filter keeps
+ * of the source; otherwise the smallest source's pairs ÷ its share. `pool` gives a source's pairs.
+ */
+export function designCapacity(design: DesignPlan, pool: (source: string) => number): number {
+  if (design.kind === 'filtered') {
+    const f = design.filter!;
+    const n = pool(f.source);
+    return f.fraction !== undefined ? Math.floor(n * f.fraction) : n;
+  }
+  return Math.floor(Math.min(...Object.entries(design.sources).map(([s, p]) => pool(s) / p)));
+}
+
+/** The one-line reason a size's `count` is more than the design's sources hold (never clamped silently). */
+export function countTooLarge(design: DesignPlan, size: SizeSpec, capacity: number): string {
+  return `count ${size.count} for design "${design.name}" is more than its sources hold (${capacity} pairs${design.kind === 'mixture' ? ' at its proportions' : ''}${design.kind === 'filtered' ? ' kept by its filter' : ''})`;
+}
+
+/** Sizes whose count exceeds what existing sources hold (sources the study builds itself are checked when built). */
+function checkCounts(designs: DesignPlan[], sources: Map<string, string>, at: (p: string) => string): void {
+  for (const d of designs) {
+    if (d.kind === 'ensemble' || d.kind === 'reference') continue;
+    const names = d.kind === 'filtered' ? [d.filter!.source] : Object.keys(d.sources);
+    const sizes = new Map(names.map((s) => [s, dirSampleCount(sources.get(s)!)]));
+    if ([...sizes.values()].some((n) => n === null)) continue;
+    const cap = designCapacity(d, (s) => sizes.get(s)!);
+    for (const size of d.sizes) if (size.count !== undefined && size.count > cap) throw new InputError(at(`sizes(${size.name}).count`), countTooLarge(d, size, cap));
+  }
 }
 
 const pct = (x: number): string => String(Math.round(x * 100));
@@ -123,6 +154,7 @@ export function planStudy(loaded: LoadedSpec, outDir: string): StudyPlan {
   linkDesigns(loaded, specs, designs);
   const baseline = planBaseline(loaded, designs, sources);
   checkModelSource(loaded);
+  checkCounts(designs, sources, (p) => `${loaded.where}: ${p}`);
   const models: ModelPlan[] = designs.flatMap((d) => d.sizes.flatMap((size) => d.seeds.map((seed) => ({ id: modelId(d.name, size.name, seed), design: d.name, size, seed }))));
   const references = referencePlans(loaded, names);
   designs.push(...references.map((r) => ({ name: r.design, kind: 'reference' as const, sources: {}, sizes: [], seeds: [] })));

@@ -10,6 +10,12 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const name = z.string().regex(NAME, 'expected a name of letters, digits, ".", "_" or "-"');
 const fraction = z.number().gt(0).max(1);
 const proportions = z.record(z.string(), z.number().min(0).max(1));
+/** A seed as `cliplab train --seed` takes it: checked here, so a bad one fails before any job runs. */
+const seed = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const seeds = z
+  .array(seed)
+  .min(1)
+  .refine((a) => new Set(a).size === a.length, { message: 'a seed is listed twice' });
 
 /** Build the built-in emoji testbed under OUT/testbed (knobs of `cliplab testbed build`). */
 const TestbedSchema = z.strictObject({
@@ -19,7 +25,7 @@ const TestbedSchema = z.strictObject({
   views: z.number().int().positive().optional(),
   eval_views: z.number().int().positive().optional(),
   eval_views_full: z.number().int().positive().optional(),
-  seed: z.number().int().nonnegative().optional(),
+  seed: seed.optional(),
 });
 
 /** A training-set size: how many pairs the built dataset holds, and how many samples training sees. */
@@ -45,7 +51,7 @@ const FilterSchema = z
     /** The filter model: a design of this study (its model at `size`, seed `seed`) or a checkpoint/run path. */
     model: z.string().min(1),
     size: name.optional(),
-    seed: z.number().int().optional(),
+    seed: seed.optional(),
     /** Keep pairs with CLIP score ≥ threshold … */
     threshold: z.number().min(-1).max(1).optional(),
     /** … or the top fraction by score. */
@@ -57,7 +63,7 @@ const DesignBase = {
   name,
   /** Subset of the study's size names (default: all). */
   sizes: z.array(name).min(1).optional(),
-  seeds: z.array(z.number().int()).min(1).optional(),
+  seeds: seeds.optional(),
 };
 
 const DesignSchema = z.union([
@@ -123,8 +129,8 @@ export const StudySpecSchema = z.strictObject({
     })
     .optional(),
   sizes: z.array(SizeSchema).min(1),
-  seeds: z.array(z.number().int()).min(1).optional(),
-  dataset_seed: z.number().int().nonnegative().optional(),
+  seeds: seeds.optional(),
+  dataset_seed: seed.optional(),
   designs: z.array(DesignSchema).optional(),
   mixtures: z.array(MixtureSweepSchema).optional(),
   /** Models evaluated on the same suite and drawn on the same axes without being trained (analysis: points, not designs). */
