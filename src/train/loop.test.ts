@@ -97,6 +97,21 @@ describe('trainClip', () => {
     expect(readLog(part.run).map((l) => l.step)).toEqual(readLog(full.run).map((l) => l.step));
   });
 
+  it('accumulates gradients over --accum-steps batches: steps count k·b samples, a resumed run matches, k is kept', async () => {
+    const opts = { batchSize: 8, accumSteps: 2, epochs: 1 };
+    const full = await trainClip(base('accum-full', opts));
+    const pairs = readTestbedManifest(tb).sources.filter((s) => base('x').data!.includes(join(tb, s.dir))).reduce((a, s) => a + s.samples, 0);
+    expect(full.steps).toBe(Math.ceil(pairs / 16));
+    expect(full.samples_seen).toBe(full.steps * 16);
+    expect(JSON.parse(readFileSync(join(full.run, 'params.json'), 'utf8'))).toMatchObject({ batch_size: 8, accum_steps: 2 });
+    const part = await trainClip(base('accum-part', { ...opts, stopAfterStep: 2, checkpointEvery: 0 }));
+    expect(part.samples_seen).toBe(32);
+    await expect(trainClip({ out: part.run, resume: true, accumSteps: 3 })).rejects.toThrow(/accum_steps was 2 in this run, now 3/);
+    const resumed = await trainClip({ out: part.run, resume: true, threads: 1 });
+    expect(resumed.steps).toBe(full.steps);
+    expect(await maxDiff(full.model!, resumed.model!)).toBeLessThan(1e-5);
+  });
+
   it('fine-tunes from a cliplab checkpoint, with a locked image tower', async () => {
     const first = await trainClip(base('ft-src', { epochs: 1 }));
     const ckpt = join(first.run, 'checkpoints', 'epoch_1.safetensors');

@@ -17,12 +17,14 @@ import { adamwScalars, stateName, type AdamWConfig } from '../nn/adamw.js';
 import type { Batch, DataPosition } from '../data/loader/index.js';
 import { PrefetchedBatches } from './prefetch.js';
 import { buildTrainGraph, initialTrainState } from './train-graph.js';
+import { AccumStepRunner, buildAccumGraphs } from './accum-step.js';
+import type { ParamStore } from '../nn/params.js';
 import { expectedStateDict, NUM_BATCHES } from './state-dict.js';
 import { cosineLr } from './schedule.js';
 import { checkTrainData } from './data-check.js';
 import { readTrainCheckpoint, writeTrainCheckpoint, type TrainerState } from './run-checkpoint.js';
 import {
-  checkResumeParams, mergeResumeOptions, resolveParams, validateOptions,
+  checkResumeParams, mergeResumeOptions, resolveParams, upgradeSavedParams, validateOptions,
   type ResolvedParams, type StepLog, type TrainOptions,
 } from './options.js';
 
@@ -113,7 +115,7 @@ interface RunPlan {
 async function planRun(options: TrainOptions): Promise<RunPlan> {
   const P = runPaths(resolve(options.out));
   // Everything a resume changes is decided here: the saved params fill unset options and must agree with set ones.
-  const saved = options.resume && existsSync(P.params) ? (JSON.parse(readFileSync(P.params, 'utf8')) as ResolvedParams) : null;
+  const saved = options.resume && existsSync(P.params) ? upgradeSavedParams(JSON.parse(readFileSync(P.params, 'utf8')) as ResolvedParams) : null;
   const o = saved ? mergeResumeOptions({ ...options, model: options.model ?? P.config }, saved) : options;
   const resuming = o.resume === true && existsSync(P.latest);
   if (!o.resume && (existsSync(P.latest) || existsSync(P.model)))
@@ -129,8 +131,10 @@ async function planRun(options: TrainOptions): Promise<RunPlan> {
 
   const sources = await checkTrainData(o.data, cfg.vision_cfg.image_size);
   const params = resolveParams(o, cfg, modelName, sources.map((s) => s.size));
-  if (params.batch_size > params.dataset_size)
-    throw new InputError('--batch-size', `${params.batch_size} is larger than the dataset (${params.dataset_size} samples in ${o.data.join(', ')})`);
+  if (params.batch_size * params.accum_steps > params.dataset_size) {
+    const what = params.accum_steps > 1 ? `${params.accum_steps} × ${params.batch_size} (--accum-steps × --batch-size)` : String(params.batch_size);
+    throw new InputError('--batch-size', `${what} is larger than the dataset (${params.dataset_size} samples in ${o.data.join(', ')})`);
+  }
   if (saved) checkResumeParams(params, saved, P.params);
 
   // AdamW inside the step graph (OpenCLIP's decay rule, logit-scale clamp, optional global-norm clipping); the
@@ -142,8 +146,10 @@ async function planRun(options: TrainOptions): Promise<RunPlan> {
 
 /** The live state of a run: the step session (weights and moments inside it) and the trainer's counters. */
 interface OpenRun {
-  tg: ReturnType<typeof buildTrainGraph>;
-  runner: StepRunner;
+  /** The model's parameters and buffers, and which of them are trained. */
+  tg: { ps: ParamStore; trainable: string[] };
+  /** One session per step, or with --accum-steps the accumulating runner (features, gradients, update). */
+  runner: StepRunner | AccumStepRunner;
   /** Starting weights; after the start, only the frozen ones are read from here (the rest live in the runner). */
   values: Map<string, Float32Array>;
   numBatches: Map<string, bigint>;
@@ -156,7 +162,11 @@ interface OpenRun {
 
 async function openRun(plan: RunPlan): Promise<OpenRun> {
   const { cfg, params, P } = plan;
-  const tg = buildTrainGraph(cfg, { batchSize: params.batch_size, adamw: plan.adamw, frozen: plan.frozen });
+  const K = params.accum_steps;
+  const graphOpts = { batchSize: params.batch_size, adamw: plan.adamw, frozen: plan.frozen };
+  const tg = K > 1 ? null : buildTrainGraph(cfg, graphOpts);
+  const ag = K > 1 ? buildAccumGraphs(cfg, { ...graphOpts, accumSteps: K }) : null;
+  const model = (tg ?? ag)!;
   let values = plan.initWeights ?? (plan.resuming ? new Map<string, Float32Array>() : initClip(cfg, params.seed));
   let moments: Map<string, Float32Array> | undefined;
   let numBatches = new Map<string, bigint>();
@@ -164,7 +174,7 @@ async function openRun(plan: RunPlan): Promise<OpenRun> {
   let samplesSeen = 0;
   let position: DataPosition | undefined;
   if (plan.resuming) {
-    const ck = await readTrainCheckpoint(P.latest, cfg, tg.trainable);
+    const ck = await readTrainCheckpoint(P.latest, cfg, model.trainable);
     if (ck.trainer.seed !== params.seed) throw new InputError(P.latest, `seed ${ck.trainer.seed} differs from ${params.seed}`);
     checkTrainerState(P, ck.trainer, params);
     ({ values, moments, numBatches } = ck);
@@ -172,9 +182,12 @@ async function openRun(plan: RunPlan): Promise<OpenRun> {
   }
   for (const [name] of expectedStateDict(cfg).shapes) if (name.endsWith(NUM_BATCHES) && !numBatches.has(name)) numBatches.set(name, 0n);
   const frozenFeeds: Record<string, HostTensor> = {};
-  for (const s of tg.ps.specs) if (s.trainable && plan.frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
-  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), { threads: params.threads ?? undefined, device: params.device, spinning: params.spinning });
-  return { tg, runner, values, numBatches, frozenFeeds, startStep, samplesSeen, position };
+  for (const s of model.ps.specs) if (s.trainable && plan.frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
+  const so = { threads: params.threads ?? undefined, device: params.device, spinning: params.spinning };
+  const runner = tg
+    ? await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), so)
+    : await AccumStepRunner.create(cfg, ag!, K, params.batch_size, values, moments, so);
+  return { tg: model, runner, values, numBatches, frozenFeeds, startStep, samplesSeen, position };
 }
 
 /** The run directory: config, every resolved setting, the log cut back to the checkpoint we resume from. */
@@ -219,17 +232,24 @@ async function trainLoop(plan: RunPlan, run: OpenRun): Promise<LoopResult> {
   next.catch(() => {});
   try {
     for (let step = run.startStep; step < params.total_steps; step++) {
-      const tWait = performance.now();
-      const batch = await next;
-      const waitMs = performance.now() - tWait;
+      // A step takes accum_steps batches; each is copied before the loader reuses its arrays (two batches on).
+      const batches: Batch[] = [];
+      let waitMs = 0;
+      for (let j = 0; j < params.accum_steps; j++) {
+        const tWait = performance.now();
+        const batch = await next;
+        waitMs += performance.now() - tWait;
+        if (!batch) throw new Error('data loader ended early');
+        batches.push(params.accum_steps > 1 ? { ...batch, images: batch.images.slice(), text: batch.text.slice() } : batch);
+        next = loader.next();
+        next.catch(() => {});
+      }
       r.dataWaitS += waitMs / 1000;
-      if (!batch) throw new Error('data loader ended early');
-      next = loader.next();
-      next.catch(() => {});
 
-      const entry = await trainStep(plan, run, batch, step, waitMs, tPrev);
+      const entry = await trainStep(plan, run, batches, step, waitMs, tPrev);
       tPrev = performance.now();
-      r.trainedImages += batch.n;
+      const n = batches.reduce((a, b) => a + b.n, 0);
+      r.trainedImages += n;
       r.lastLoss = entry.loss;
       appendFileSync(P.log, JSON.stringify(entry) + '\n');
       o.onStep?.(entry);
@@ -250,30 +270,23 @@ async function trainLoop(plan: RunPlan, run: OpenRun): Promise<LoopResult> {
   return r;
 }
 
-/** One optimizer step on `batch` (step is 0-based); updates the run's counters and returns the log line. */
-async function trainStep(plan: RunPlan, run: OpenRun, batch: Batch, step: number, waitMs: number, tPrev: number): Promise<StepLog> {
-  const { params, cfg } = plan;
+/** One optimizer step on `batches` (step is 0-based); updates the run's counters and returns the log line. */
+async function trainStep(plan: RunPlan, run: OpenRun, batches: Batch[], step: number, waitMs: number, tPrev: number): Promise<StepLog> {
+  const { params } = plan;
   const lr = cosineLr(params.lr, params.warmup, params.total_steps, step);
-  const B = params.batch_size;
-  const S = cfg.vision_cfg.image_size;
-  const out = await run.runner.step(
-    {
-      images: { data: batch.images, shape: [B, 3, S, S] },
-      text: { data: batch.text, shape: [B, cfg.text_cfg.context_length] },
-      ...scalarFeeds(adamwScalars(plan.adamw, lr, step + 1)),
-      ...run.frozenFeeds,
-    },
-    ['loss', 'forward.logit_scale'],
-  );
-  const loss = (out.loss!.data as Float32Array)[0]!;
+  const feeds = { ...scalarFeeds(adamwScalars(plan.adamw, lr, step + 1)), ...run.frozenFeeds };
+  const { loss, logitScale } = await runStep(plan, run.runner, batches, feeds);
   if (!Number.isFinite(loss)) {
     throw new NonFiniteLossError(
       `training diverged: loss is ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); stopped without saving, ${keptNote(plan.P)}. Try a lower --lr, a longer --warmup or --grad-clip`,
     );
   }
-  for (const k of run.numBatches.keys()) run.numBatches.set(k, run.numBatches.get(k)! + 1n);
-  run.samplesSeen += batch.n;
-  run.position = batch.position;
+  // Batch norm counts every training-mode forward: with accumulation OpenCLIP runs two per micro-batch.
+  const bnForwards = BigInt(params.accum_steps > 1 ? 2 * params.accum_steps : 1);
+  for (const k of run.numBatches.keys()) run.numBatches.set(k, run.numBatches.get(k)! + bnForwards);
+  const n = batches.reduce((a, b) => a + b.n, 0);
+  run.samplesSeen += n;
+  run.position = batches[batches.length - 1]!.position;
   const now = performance.now();
   return {
     step: step + 1,
@@ -281,10 +294,24 @@ async function trainStep(plan: RunPlan, run: OpenRun, batch: Batch, step: number
     samples_seen: run.samplesSeen,
     loss,
     lr,
-    logit_scale: (out['forward.logit_scale']!.data as Float32Array)[0]!,
-    images_per_s: round(batch.n / ((now - tPrev) / 1000)),
+    logit_scale: logitScale,
+    images_per_s: round(n / ((now - tPrev) / 1000)),
     data_wait_ms: round(waitMs),
   };
+}
+
+/** The step itself: one session run, or the accumulating runner over the micro-batches. */
+async function runStep(plan: RunPlan, runner: StepRunner | AccumStepRunner, batches: Batch[], feeds: Record<string, HostTensor>): Promise<{ loss: number; logitScale: number }> {
+  if (runner instanceof AccumStepRunner) return runner.step(batches, feeds);
+  const { cfg, params } = plan;
+  const B = params.batch_size;
+  const S = cfg.vision_cfg.image_size;
+  const batch = batches[0]!;
+  const out = await runner.step(
+    { images: { data: batch.images, shape: [B, 3, S, S] }, text: { data: batch.text, shape: [B, cfg.text_cfg.context_length] }, ...feeds },
+    ['loss', 'forward.logit_scale'],
+  );
+  return { loss: (out.loss!.data as Float32Array)[0]!, logitScale: (out['forward.logit_scale']!.data as Float32Array)[0]! };
 }
 
 // ---------------------------------------------------------------- checkpoints and the final model
@@ -372,9 +399,10 @@ function checkTrainerState(P: ReturnType<typeof runPaths>, t: TrainerState, para
     throw new InputError(P.latest, `trainer state does not add up (${why}): not a checkpoint of this run; start a new --out`);
   };
   if (t.step > params.total_steps) bad(`step ${t.step} is past the run's ${params.total_steps} steps`);
-  if (t.position.batches !== t.step) bad(`step ${t.step} but the data position is after batch ${t.position.batches}`);
+  const K = params.accum_steps;
+  if (t.position.batches !== t.step * K) bad(`step ${t.step}${K > 1 ? ` × ${K} batches` : ''} but the data position is after batch ${t.position.batches}`);
   if (t.position.samples !== t.samplesSeen) bad(`samples_seen ${t.samplesSeen} but the data position delivered ${t.position.samples}`);
-  if (t.samplesSeen !== t.step * params.batch_size) bad(`samples_seen ${t.samplesSeen} is not ${t.step} steps × batch ${params.batch_size}`);
+  if (t.samplesSeen !== t.step * params.batch_size * K) bad(`samples_seen ${t.samplesSeen} is not ${t.step} steps × batch ${params.batch_size}${K > 1 ? ` × ${K}` : ''}`);
   if (t.epoch !== Math.floor(t.step / params.steps_per_epoch)) bad(`epoch ${t.epoch} for step ${t.step} at ${params.steps_per_epoch} steps per epoch`);
   if (existsSync(P.log)) {
     const logged = readFileSync(P.log, 'utf8').split('\n').filter((l) => l.trim() !== '').length;

@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { loadModelConfig } from '../models/config.js';
-import { RESULT_KEYS, TRAIN_OPTIONS, checkResumeParams, mergeResumeOptions, resolveParams, validateOptions } from './options.js';
+import { RESULT_KEYS, TRAIN_OPTIONS, checkResumeParams, mergeResumeOptions, resolveParams, upgradeSavedParams, validateOptions } from './options.js';
 
 describe('resolved training settings', () => {
   const base = { out: '/tmp/x', data: ['/tmp/d'] };
@@ -33,6 +33,17 @@ describe('the train option table', () => {
     expect(merged).toMatchObject({ gradClip: 2, threads: 3, seed: 7, cropScale: [0.5, 1], batchSize: 128, data: params.data });
     // A value given now wins over the saved one (the result check then compares them).
     expect(mergeResumeOptions({ out: '/tmp/x', seed: 1 }, params).seed).toBe(1);
+  });
+
+  it('counts steps of --accum-steps × --batch-size samples, keeps k on resume, reads runs saved before k existed as k = 1', () => {
+    const acc = resolveParams({ out: '/tmp/x', data: ['/tmp/d'], batchSize: 10, accumSteps: 4, epochs: 2 }, cfg, 'ViT-Tiny-8-64', [100]);
+    expect([acc.accum_steps, acc.steps_per_epoch, acc.total_steps]).toEqual([4, 3, 6]);
+    expect(RESULT_KEYS).toContain('accum_steps');
+    expect(() => checkResumeParams({ ...params, accum_steps: 1 }, { ...params, accum_steps: 4 }, 'p.json')).toThrow(/accum_steps was 4 in this run, now 1/);
+    const old: Record<string, unknown> = { ...params };
+    delete old.accum_steps;
+    expect(() => checkResumeParams(params, upgradeSavedParams(old as typeof params), 'p.json')).not.toThrow();
+    expect(() => validateOptions({ out: '/tmp/x', accumSteps: 0 })).toThrow(/--accum-steps: expected a positive integer, got 0/);
   });
 
   it('names the flag and the expectation for a bad library value', () => {

@@ -43,6 +43,11 @@ export const TRAIN_OPTIONS = {
   }),
   epochs: option(int(1), { flag: '--epochs <n>', help: 'epochs; steps = epochs × ceil(samples / batch size)', defaultText: '1', param: 'epochs', result: true }),
   batchSize: option(int(1), { flag: '--batch-size <b>', help: 'batch size', defaultText: '128', param: 'batch_size', result: true }),
+  accumSteps: option(int(1), {
+    flag: '--accum-steps <k>',
+    help: "gradient accumulation (OpenCLIP's --accum-freq): each step takes k batches of --batch-size, the loss over all k·b pairs, one AdamW update",
+    defaultText: '1', param: 'accum_steps', result: true,
+  }),
   lr: option(num('a learning rate >= 0', (n) => n >= 0), { flag: '--lr <x>', help: 'peak learning rate', defaultText: '5e-4', param: 'lr', result: true }),
   warmup: option(int(0), {
     flag: '--warmup <n>', help: 'linear warmup steps before the cosine decay', defaultText: '10% of the steps, at most 10,000', param: 'warmup', result: true,
@@ -153,7 +158,9 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
   const datasetSize = sourceSizes.reduce((a, b) => a + b, 0);
   const samples = o.samples ?? datasetSize;
   const epochs = o.epochs ?? 1;
-  const stepsPerEpoch = Math.ceil(samples / batch);
+  const accum = o.accumSteps ?? 1;
+  // One step takes accum batches: steps per epoch count optimizer steps over k·b samples each.
+  const stepsPerEpoch = Math.ceil(samples / (batch * accum));
   const total = epochs * stepsPerEpoch;
   const sum = (o.proportions ?? o.data!.map(() => 1)).reduce((a, b) => a + b, 0);
   return {
@@ -164,6 +171,7 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
     samples_per_epoch: samples,
     epochs,
     batch_size: batch,
+    accum_steps: accum,
     steps_per_epoch: stepsPerEpoch,
     total_steps: total,
     lr: o.lr ?? 5e-4,
@@ -189,6 +197,11 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
     dataset_size: datasetSize,
     source_sizes: sourceSizes,
   };
+}
+
+/** Saved params of a run started before a setting existed, with that setting's value then. */
+export function upgradeSavedParams(saved: ResolvedParams): ResolvedParams {
+  return { ...saved, accum_steps: (saved as Partial<ResolvedParams>).accum_steps ?? 1 };
 }
 
 /** Options for a resumed run: unset ones come from the saved params; set ones must agree with them. */

@@ -82,6 +82,7 @@ export function trainerArgs(t: TrainerInputs): string[] {
   a.push('--lr', num(p.lr), '--warmup', num(p.warmup), '--wd', num(p.weight_decay));
   a.push('--beta1', num(p.beta1), '--beta2', num(p.beta2), '--eps', num(p.eps), '--seed', num(p.seed));
   if (p.grad_clip !== null) a.push('--grad-clip-norm', num(p.grad_clip));
+  if (p.accum_steps > 1) a.push('--accum-freq', num(p.accum_steps));
   if (p.crop_scale[0] !== 0.9 || p.crop_scale[1] !== 1) a.push('--aug-cfg', `scale=(${p.crop_scale[0]},${p.crop_scale[1]})`);
   if (p.lock_image) a.push('--lock-image');
   if (p.lock_text) a.push('--lock-text');

@@ -16,7 +16,7 @@ import { toFloat32, type NamedTensor } from '../../models/safetensors.js';
 import { writeTorchCheckpoint } from '../../models/torch-write.js';
 import { readWeights } from '../../models/weights.js';
 import { checkTrainData } from '../data-check.js';
-import { checkResumeParams, mergeResumeOptions, resolveParams, validateOptions, type ResolvedParams, type StepLog, type TrainOptions } from '../options.js';
+import { checkResumeParams, mergeResumeOptions, resolveParams, upgradeSavedParams, validateOptions, type ResolvedParams, type StepLog, type TrainOptions } from '../options.js';
 import { expectedStateDict, NUM_BATCHES } from '../state-dict.js';
 import { type LaunchSettings, launchCommand, trainerArgs } from './command.js';
 import { probeOpenClip } from './probe.js';
@@ -109,7 +109,7 @@ async function prepare(options: TrainOptions, oc: OpenClipHooks, write: boolean)
   let o = options;
   let saved: (ResolvedParams & { engine?: string }) | null = null;
   if (o.resume && existsSync(P.params)) {
-    saved = JSON.parse(readFileSync(P.params, 'utf8')) as ResolvedParams & { engine?: string };
+    saved = upgradeSavedParams(JSON.parse(readFileSync(P.params, 'utf8')) as ResolvedParams) as ResolvedParams & { engine?: string };
     if (saved.engine !== 'openclip') throw new InputError(run, '--resume: this run was trained by cliplab\'s own engine; resume it without --engine openclip');
     o = mergeResumeOptions({ ...o, model: o.model ?? P.config }, saved);
     const s = saved as Record<string, unknown>;
