@@ -43,7 +43,11 @@ export function isGlobal(v: unknown): v is PyGlobal {
   return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'global';
 }
 
-/** Unpickles `bytes`; throws InputError naming the file, the offset and the opcode or global at fault. */
+/**
+ * Unpickles `bytes`; throws InputError naming the file, the offset and the opcode or global at fault.
+ * One function on purpose: it is the pickle machine's dispatch loop (one case per opcode over one stack, memo
+ * and cursor), which reads top to bottom against the opcode table; split up, every case would need the state.
+ */
 export function unpickle(bytes: Uint8Array, o: UnpickleOptions): PyValue {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = new TextDecoder('utf-8', { fatal: true });
