@@ -125,7 +125,10 @@ describe('VJPs match finite differences', () => {
 const extraGradCases: Record<string, GradCase> = {
   'matmul, both batched': { inputs: [{ shape: [2, 3, 4] }, { shape: [2, 4, 2] }], f: ([a, b]) => G.matmul(a!, b!) },
   'matmul, 2-D by batched': { inputs: [{ shape: [3, 4] }, { shape: [2, 4, 2] }], f: ([a, b]) => G.matmul(a!, b!) },
-  'conv2d, stride 1 no pad': { inputs: [{ shape: [1, 2, 4, 4] }, { shape: [2, 2, 1, 1] }], f: ([x, w]) => G.conv2d(x!, w!) },
+  'conv2d 1x1, stride 1 no pad (one GEMM)': { inputs: [{ shape: [1, 2, 4, 4] }, { shape: [2, 2, 1, 1] }], f: ([x, w]) => G.conv2d(x!, w!) },
+  // The stride-1 im2col branch of the weight gradient (RN50's 3x3 convs), square and non-square, padded or not.
+  'conv2d 3x3, stride 1 pad 1 (im2col)': { inputs: [{ shape: [2, 2, 5, 5] }, { shape: [3, 2, 3, 3] }], f: ([x, w]) => G.conv2d(x!, w!, { stride: 1, pad: 1 }) },
+  'conv2d 3x2, stride 1 no pad (im2col)': { inputs: [{ shape: [1, 3, 4, 5] }, { shape: [2, 3, 3, 2] }], f: ([x, w]) => G.conv2d(x!, w!) },
   'reduce_sum, keepdims over all': { inputs: [{ shape: [2, 3] }], f: ([a]) => G.sum(a!, [0, 1], true) },
 };
 
