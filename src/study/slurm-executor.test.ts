@@ -189,9 +189,13 @@ describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
     const out = tmp();
     const { child, done } = startStudy(variant(out, 'slurm-wide', ['emoji-flat', 'emoji-shaded', 'line-icons']), out, { FAKE_SLEEP_MS: '60000' });
     // Two CPUs, one per job: two trainings run and the others wait in the queue.
-    await until('a training running and one queued', () => {
+    // Only trainings hold (the fake's other jobs finish at once), and every claimed job's sbatch has returned
+    // (its Slurm id is in the store: squeue can list a job before the runner has recorded it).
+    await until('only trainings submitted, one running and one queued, every submission recorded', () => {
       const live = liveJobs(out);
-      return live.some((j) => j.state === 'RUNNING') && live.some((j) => j.state === 'PENDING');
+      const claimed = jobsOf(out).filter((j) => j.state === 'running');
+      const trainsOnly = claimed.length > 0 && claimed.every((j) => j.kind === 'train' && j.handle);
+      return trainsOnly && claimed.length === live.length && live.some((j) => j.state === 'RUNNING') && live.some((j) => j.state === 'PENDING');
     });
     const submitted = jobsOf(out).filter((j) => j.state === 'running').map((j) => j.handle);
     child.kill('SIGINT');
