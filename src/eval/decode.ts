@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { WorkerPool, workerEntry } from '../util/worker-pool.js';
 import sharp from 'sharp';
+import type { AlphaMode } from '../data/images/alpha.js';
 import { ImageDecodeError, preprocessImage } from '../data/images/transform.js';
 
 export interface DecodeTask {
@@ -12,6 +13,8 @@ export interface DecodeTask {
   size: number;
   /** Pixels cut from every side before the eval transform (ObjectNet: 2); default 0. */
   borderCrop?: number;
+  /** Transparency: 'drop' (default, as OpenCLIP), 'white' or 'black'. */
+  alpha?: AlphaMode;
 }
 
 export interface DecodeResult {
@@ -53,7 +56,7 @@ export async function decodeFiles(task: DecodeTask): Promise<DecodeResult> {
       }
       try {
         if (b > 0) bytes = await cropBorder(bytes, b);
-        await preprocessImage(bytes, { size: task.size, mode: 'eval' }, undefined, images, i * plane);
+        await preprocessImage(bytes, { size: task.size, mode: 'eval', alpha: task.alpha }, undefined, images, i * plane);
         ok[i] = 1;
       } catch (e) {
         images.fill(0, i * plane, (i + 1) * plane);
@@ -64,9 +67,15 @@ export async function decodeFiles(task: DecodeTask): Promise<DecodeResult> {
   return { n, images, ok, errors };
 }
 
-/** Worker threads that decode file lists; `threads = 0` decodes inline (sharp still uses libuv's pool). */
+/**
+ * Worker threads that decode file lists; `threads = 0` decodes inline (sharp still uses libuv's pool). `alpha`
+ * is how every image the pool decodes treats transparency.
+ */
 export class DecodePool extends WorkerPool<DecodeTask, DecodeResult> {
-  constructor(threads: number) {
+  constructor(
+    threads: number,
+    readonly alpha: AlphaMode = 'drop',
+  ) {
     super(threads, () => workerEntry(import.meta.url, 'decode-worker'), decodeFiles, 'decode worker');
   }
 
@@ -96,7 +105,7 @@ export async function* decodeBatches(
     const chunk = files.slice(start, start + B);
     const per = Math.ceil(chunk.length / parts);
     const tasks: Promise<DecodeResult>[] = [];
-    for (let s = 0; s < chunk.length; s += per) tasks.push(pool.decode({ files: chunk.slice(s, s + per), size: opts.size, borderCrop: opts.borderCrop }));
+    for (let s = 0; s < chunk.length; s += per) tasks.push(pool.decode({ files: chunk.slice(s, s + per), size: opts.size, borderCrop: opts.borderCrop, alpha: pool.alpha }));
     return Promise.all(tasks).then((rs) => {
       if (rs.length === 1) return { ...rs[0]!, start };
       const images = new Float32Array(chunk.length * plane);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { type OptionsOf, type ValueKind, choice, flag, int, list, num, option, text } from '../util/options.js';
+import { ALPHA_MODES } from '../data/images/alpha.js';
 import { canonicalDataset } from './dataset-names.js';
 import { SUITES } from './suites.js';
 
@@ -72,6 +73,11 @@ export const EVAL_MODEL_OPTIONS = {
   threads: option(int(1), { flag: '--threads <t>', help: 'ORT intra-op threads', defaultText: '2' }),
   decodeThreads: option(int(0), { flag: '--decode-threads <n>', help: 'image decode worker threads; 0 = main thread', defaultText: 'half the cores' }),
   device: option(choice(['cpu', 'cuda'] as const), { flag: '--device <d>', help: 'cpu|cuda', defaultText: 'cpu' }),
+  alpha: option(choice(ALPHA_MODES), {
+    flag: '--alpha <mode>',
+    help: "transparent images: drop (the stored colours, alpha ignored: Pillow's convert('RGB'), as OpenCLIP) | white | black (flattened on that colour)",
+    defaultText: 'drop',
+  }),
 } as const;
 
 /** Zero-shot classification on a suite or an ImageFolder (`cliplab eval` without --task). */

@@ -33,9 +33,11 @@ export async function withTaskModel<T>(o: TaskModelOptions, body: (ctx: TaskCont
   };
   if (!o.evalModel && o.model === undefined) throw new InputError('--model', 'required (a run directory or checkpoint)');
   const model = o.evalModel ?? (await openEvalModel({ path: o.model!, config: o.modelConfig, threads: o.threads ?? 2, device: o.device, id: o.modelId, cacheDir: null }));
-  const pool = new DecodePool(o.decodeThreads ?? Math.max(1, Math.floor(availableParallelism() / 2)));
+  const pool = new DecodePool(o.decodeThreads ?? Math.max(1, Math.floor(availableParallelism() / 2)), o.alpha);
   try {
-    return await body({ model, id: identity(o, [{ model, weight: 1 }], warn), pool, warn, warnings });
+    const id = identity(o, [{ model, weight: 1 }], warn);
+    id.provenance.alpha = pool.alpha;
+    return await body({ model, id, pool, warn, warnings });
   } finally {
     await pool.close();
     if (!o.evalModel) await model.release();

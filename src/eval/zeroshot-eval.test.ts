@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
 import { InputError } from '../util/errors.js';
 import { stubModel, writeColorPng, type Rgb } from '../../test/support/stub-model.js';
 import { readResults } from './result.js';
@@ -204,5 +205,29 @@ describe('errors name the input', () => {
     const tb = join(root, 'tb');
     mkdirSync(tb, { recursive: true });
     await expect(evaluateZeroShot({ members: [{ model: model(), weight: 1 }], suite: 'imagenet', dataRoot: tb, out: join(root, 'x.json') })).rejects.toThrow(/no ImageNet-suite dataset here/);
+  });
+});
+
+describe('transparent images', () => {
+  it("score the stored colours by default (OpenCLIP's convert('RGB')), the flattened ones with alpha white|black, and say which in the result", async () => {
+    // Class "red" holds fully transparent red images: red under drop, white or black once flattened.
+    const dir = join(root, 'alpha');
+    const names = ['black', 'red', 'white'];
+    for (const n of names) mkdirSync(join(dir, n), { recursive: true });
+    const clear = await sharp({ create: { width: 16, height: 16, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+    for (const i of [0, 1]) writeFileSync(join(dir, 'red', `${i}.png`), clear);
+    await writeColorPng(join(dir, 'white', '0.png'), [255, 255, 255]);
+    await writeColorPng(join(dir, 'black', '0.png'), [0, 0, 0]);
+    const colour: Record<string, Rgb> = { black: [0, 0, 0], red: [255, 0, 0], white: [255, 255, 255] };
+    // Cosine against black's zero vector is 0: a small offset keeps every class scorable.
+    const v = (rgb: Rgb) => [...rgb.map((x) => x / 255), 0.1];
+    const m = stubModel({ id: 'alpha', dim: 4, classnames: names, textVector: (i) => v(colour[names[i]!]!), imageVector: v, info: { samplesSeen: 1, seed: 0, design: 'x' } });
+    const perClass = async (alpha?: 'drop' | 'white' | 'black') => {
+      const { results } = await evaluateZeroShot({ members: [{ model: m, weight: 1 }], imagefolder: dir, templates: 'simple', decodeThreads: 0, cache: false, alpha });
+      return { red: results[0]!.per_class?.red, alpha: results[0]!.provenance?.alpha };
+    };
+    expect(await perClass()).toEqual({ red: 1, alpha: 'drop' });
+    expect(await perClass('white')).toEqual({ red: 0, alpha: 'white' });
+    expect(await perClass('black')).toEqual({ red: 0, alpha: 'black' });
   });
 });

@@ -310,11 +310,12 @@ async function evaluateLocked(o: ZeroShotEvalOptions): Promise<ZeroShotEvalOutpu
   const members = await openMembers(o);
   const total = members.reduce((s, m) => s + m.weight, 0);
   const mixed = members.map((m) => ({ model: m.model, weight: m.weight / total }));
-  const pool = new DecodePool(o.decodeThreads ?? Math.max(1, Math.floor(availableParallelism() / 2)));
+  const pool = new DecodePool(o.decodeThreads ?? Math.max(1, Math.floor(availableParallelism() / 2)), o.alpha);
   const version = cliplabVersion();
   try {
     const id = identity(o, mixed, warn);
     if (o.designInfo) id.designInfo = DesignInfoSchema.parse(o.designInfo);
+    id.provenance.alpha = pool.alpha;
     const heads = new Map<string, ZeroShotHead>();
     const ordered = [...specs.filter((s) => s.reference), ...specs.filter((s) => !s.reference)];
     let ref: DatasetScores | undefined;

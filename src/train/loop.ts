@@ -221,6 +221,7 @@ async function trainLoop(plan: RunPlan, run: OpenRun): Promise<LoopResult> {
     threads: params.workers,
     prefetchBatches: 3,
     scale: params.crop_scale,
+    alpha: params.alpha,
     position: run.position,
   }, 3, { spinning: params.spinning, threads: params.threads });
   o.onStart?.(params, run.startStep);

@@ -1,9 +1,9 @@
 // Tests for training settings: OpenCLIP's family defaults, where the loader decodes by default, and the option
 // table's stored keys, resume merge and errors.
 import { describe, it, expect } from 'vitest';
-import { availableParallelism } from 'node:os';
 import { loadModelConfig } from '../models/config.js';
-import { RESULT_KEYS, TRAIN_OPTIONS, checkResumeParams, mergeResumeOptions, resolveParams, upgradeSavedParams, validateOptions } from './options.js';
+import { availableParallelism } from 'node:os';
+import { RESULT_KEYS, TRAIN_OPTIONS, type ResolvedParams, checkResumeParams, mergeResumeOptions, resolveParams, upgradeSavedParams, validateOptions } from './options.js';
 
 describe('resolved training settings', () => {
   const base = { out: '/tmp/x', data: ['/tmp/d'] };
@@ -58,5 +58,24 @@ describe('the train option table', () => {
     expect(RESULT_KEYS).not.toContain('threads');
     expect(() => checkResumeParams({ ...params, lr: 1 }, params, 'RUN/params.json')).toThrow(/lr was 0.0005 in this run, now 1/);
     expect(() => checkResumeParams({ ...params, threads: 1 }, params, 'RUN/params.json')).not.toThrow();
+  });
+});
+
+describe('--alpha in training', () => {
+  const cfg = loadModelConfig('ViT-Tiny-8-64');
+  it("drops alpha by default, is stored and result-defining, and runs from before the option resume as they were trained", () => {
+    expect(resolveParams({ out: '/tmp/x', data: ['/tmp/d'] }, cfg, 'm', [10]).alpha).toBe('drop');
+    expect(resolveParams({ out: '/tmp/x', data: ['/tmp/d'], alpha: 'white' }, cfg, 'm', [10]).alpha).toBe('white');
+    expect(RESULT_KEYS).toContain('alpha');
+    expect(() => validateOptions({ out: '/tmp/x', alpha: 'grey' as never })).toThrow(/--alpha: expected one of drop\|white\|black/);
+    const { alpha: _a, ...old } = resolveParams({ out: '/tmp/x', data: ['/tmp/d'] }, cfg, 'm', [10]);
+    // cliplab's engine flattened on white before the option existed; OpenCLIP's trainer always dropped alpha.
+    const own = upgradeSavedParams(old as ResolvedParams);
+    expect(own.alpha).toBe('white');
+    expect(upgradeSavedParams({ ...old, engine: 'openclip' } as unknown as ResolvedParams).alpha).toBe('drop');
+    const resumed = resolveParams(mergeResumeOptions({ out: '/tmp/x' }, own), cfg, 'm', [10]);
+    expect(resumed.alpha).toBe('white');
+    expect(() => checkResumeParams(resumed, own, 'params.json')).not.toThrow();
+    expect(() => checkResumeParams(resolveParams({ out: '/tmp/x', data: ['/tmp/d'], alpha: 'drop' }, cfg, 'm', [10]), own, 'params.json')).toThrow(/alpha was "white"/);
   });
 });

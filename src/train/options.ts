@@ -7,6 +7,7 @@ import { InputError } from '../util/errors.js';
 import {
   type OptionsOf, type ParamsOf, type ValueKind, choice, flag, int, list, num, option, resultParams, text, validateAgainst,
 } from '../util/options.js';
+import { ALPHA_MODES } from '../data/images/alpha.js';
 import type { ClipConfig } from '../models/config.js';
 import { isResNetVision } from '../models/config.js';
 
@@ -62,6 +63,13 @@ export const TRAIN_OPTIONS = {
   lockImage: option(flag, { flag: '--lock-image', help: 'freeze the image tower (fine-tuning)', param: 'lock_image', result: true }),
   lockText: option(flag, { flag: '--lock-text', help: 'freeze the text tower (fine-tuning)', param: 'lock_text', result: true }),
   cropScale: option(cropRange, { flag: '--crop-scale <lo,hi>', help: 'RandomResizedCrop area range', defaultText: '0.9,1', param: 'crop_scale', result: true }),
+  alpha: option(choice(ALPHA_MODES), {
+    flag: '--alpha <mode>',
+    help: "transparent images: drop (the stored colours, alpha ignored: Pillow's convert('RGB'), as OpenCLIP) | white | black (flattened on that colour)",
+    defaultText: 'drop',
+    param: 'alpha',
+    result: true,
+  }),
   init: option(text, {
     flag: '--init <ckpt>', help: 'start from this checkpoint (safetensors, OpenCLIP names; or a run directory)', param: 'init', result: true, nullable: true,
   }),
@@ -185,6 +193,7 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
     lock_image: o.lockImage ?? false,
     lock_text: o.lockText ?? false,
     crop_scale: o.cropScale ?? [0.9, 1],
+    alpha: o.alpha ?? 'drop',
     init: o.init ? resolve(o.init) : null,
     seed: o.seed ?? 0,
     threads: o.threads ?? null,
@@ -199,9 +208,13 @@ export function resolveParams(o: TrainOptions, cfg: ClipConfig, model: string, s
   };
 }
 
-/** Saved params of a run started before a setting existed, with that setting's value then. */
+/**
+ * Saved params of a run started before a setting existed, with that setting's value then. Before --alpha,
+ * cliplab's engine flattened transparent images on white; OpenCLIP's trainer always dropped alpha.
+ */
 export function upgradeSavedParams(saved: ResolvedParams): ResolvedParams {
-  return { ...saved, accum_steps: (saved as Partial<ResolvedParams>).accum_steps ?? 1 };
+  const old = saved as Partial<ResolvedParams> & { engine?: string };
+  return { ...saved, accum_steps: old.accum_steps ?? 1, alpha: old.alpha ?? (old.engine === 'openclip' ? 'drop' : 'white') };
 }
 
 /** Options for a resumed run: unset ones come from the saved params; set ones must agree with them. */

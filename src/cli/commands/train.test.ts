@@ -67,6 +67,8 @@ describe('cliplab train', () => {
       [['--model', 'ViT-Nope'], /ViT-Nope: unknown model config/],
       [['--batch-size', '100'], /--batch-size: 100 is larger than the dataset \(48 samples/],
       [['--batch-size', 'x'], /--batch-size: expected a positive integer, got 'x'/],
+      [['--alpha', 'grey'], /--alpha: expected one of drop\|white\|black, got 'grey'/],
+      [['--engine', 'openclip', '--alpha', 'white'], /--alpha: white: OpenCLIP's trainer drops alpha/],
     ];
     if (!(await cudaAvailable())) cases.push([['--device', 'cuda'], /--device cuda: onnxruntime-node has no CUDA provider/]);
     for (const [i, [extra, msg]] of cases.entries()) {

@@ -1,6 +1,7 @@
 // A fast path for the common PNG (8-bit gray/RGB/gray-alpha/RGBA, not interlaced, no palette, tRNS or ICC
-// profile): inflate + unfilter in JS, alpha flattened on white. Anything else returns null and goes to sharp.
+// profile): inflate + unfilter in JS, alpha as `alpha.ts` says. Anything else returns null and goes to sharp.
 import { inflateSync } from 'node:zlib';
+import { type AlphaMode, toRgb } from './alpha.js';
 
 export interface RgbImage {
   data: Uint8Array;
@@ -58,8 +59,8 @@ function unfilterRow(f: number, raw: Uint8Array, src: number, px: Uint8Array, ro
   }
 }
 
-/** Decoded RGB (alpha flattened on white), null when the file is outside the fast path. Throws on corrupt data. */
-export function decodePngFast(bytes: Uint8Array): RgbImage | null {
+/** Decoded RGB (transparency per `alpha`), null when the file is outside the fast path. Throws on corrupt data. */
+export function decodePngFast(bytes: Uint8Array, alpha: AlphaMode = 'drop'): RgbImage | null {
   if (bytes.length < 33 || bytes[0] !== 0x89 || bytes[1] !== 0x50 || bytes[2] !== 0x4e || bytes[3] !== 0x47) return null;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const width = v.getUint32(16);
@@ -90,23 +91,5 @@ export function decodePngFast(bytes: Uint8Array): RgbImage | null {
   if (raw.length < (stride + 1) * height) throw new Error('PNG image data too short');
   const px = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) unfilterRow(raw[y * (stride + 1)]!, raw, y * (stride + 1) + 1, px, y * stride, stride, ch, y > 0);
-  if (ch === 3) return { data: px, width, height };
-  const n = width * height;
-  const rgb = new Uint8Array(n * 3);
-  if (ch === 1) {
-    for (let i = 0; i < n; i++) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = px[i]!;
-    return { data: rgb, width, height };
-  }
-  // On white: round((v·a + 255·(255 − a)) / 255), exactly, in integers (no ties: 255 is odd).
-  for (let i = 0, o = 0; i < n; i++, o += ch) {
-    const a = px[o + ch - 1]!;
-    const bg = 255 * (255 - a) + 127;
-    const r = px[o]!;
-    const g = ch === 2 ? r : px[o + 1]!;
-    const b = ch === 2 ? r : px[o + 2]!;
-    rgb[i * 3] = ((r * a + bg) / 255) | 0;
-    rgb[i * 3 + 1] = ((g * a + bg) / 255) | 0;
-    rgb[i * 3 + 2] = ((b * a + bg) / 255) | 0;
-  }
-  return { data: rgb, width, height };
+  return { data: toRgb(px, ch, width * height, alpha), width, height };
 }

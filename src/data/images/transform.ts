@@ -1,8 +1,10 @@
-// Image preprocessing on sharp, as OpenCLIP does it: decode to RGB (alpha flattened on white), eval resize +
-// center crop or train RandomResizedCrop (seeded), bicubic, then CLIP mean/std normalization into CHW floats.
-import sharp, { type SharpOptions } from 'sharp';
+// Image preprocessing on sharp, as OpenCLIP does it: decode to RGB (alpha dropped as Pillow's convert('RGB'), or
+// flattened on a colour: alpha.ts), eval resize + center crop or train RandomResizedCrop (seeded), bicubic, then
+// CLIP mean/std normalization into CHW floats.
+import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { CliplabError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
+import { type AlphaMode, toRgb } from './alpha.js';
 import { sniffDimensions } from './header.js';
 import { decodePngFast } from './png.js';
 import { createHash } from 'node:crypto';
@@ -37,6 +39,8 @@ export interface TransformOptions {
   maxPixels?: number;
   mean?: readonly [number, number, number];
   std?: readonly [number, number, number];
+  /** Transparency: 'drop' (default, OpenCLIP's convert('RGB')), or flatten on 'white' / 'black'. */
+  alpha?: AlphaMode;
 }
 
 export interface CropBox {
@@ -98,13 +102,10 @@ function centerBox(w: number, h: number): CropBox {
   return { left: Math.floor((w - side) / 2), top: Math.floor((h - side) / 2), width: side, height: side };
 }
 
-async function decodeSmall(bytes: Uint8Array, input: SharpOptions): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(bytes, input)
-    .flatten({ background: { r: 255, g: 255, b: 255 } })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: toRgb(data, info.channels, info.width * info.height), width: info.width, height: info.height };
+/** The whole image as 8-bit sRGB, alpha kept, then made RGB by the same function as the PNG fast path. */
+async function decodeSmall(bytes: Uint8Array, input: SharpOptions, alpha: AlphaMode): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const { data, info } = await sharp(bytes, input).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { data: toRgb(data, info.channels, info.width * info.height, alpha), width: info.width, height: info.height };
 }
 
 /**
@@ -133,11 +134,11 @@ function slabCopy(data: Uint8Array): Uint8Array | null {
   return view;
 }
 
-async function decodeSmallCached(bytes: Uint8Array, input: SharpOptions): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const key = createHash('sha1').update(bytes).digest('base64');
+async function decodeSmallCached(bytes: Uint8Array, input: SharpOptions, alpha: AlphaMode): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const key = `${alpha}:${createHash('sha1').update(bytes).digest('base64')}`;
   const hit = decoded.get(key);
   if (hit) return hit;
-  const info = decodePngFast(bytes) ?? (await decodeSmall(bytes, input));
+  const info = decodePngFast(bytes, alpha) ?? (await decodeSmall(bytes, input, alpha));
   const kept = slabCopy(info.data);
   if (kept) decoded.set(key, { data: kept, width: info.width, height: info.height });
   return info;
@@ -153,6 +154,7 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
   const S = opts.size;
   const target = out ?? new Uint8Array(S * S * 3);
   const input = { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' as const };
+  const alpha = opts.alpha ?? 'drop';
   try {
     if (opts.mode === 'train' && !rng) throw new Error('train transform needs an Rng');
     // No EXIF auto-rotation, as OpenCLIP's PIL pipeline.
@@ -162,7 +164,7 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
     if (!w || !h) throw new Error('no image dimensions');
     if (w * h > input.limitInputPixels) throw new Error('Input image exceeds pixel limit');
     if (w * h <= JS_RESAMPLE_MAX_AREA * S * S) {
-      const info = await decodeSmallCached(bytes, input);
+      const info = await decodeSmallCached(bytes, input, alpha);
       const box = opts.mode === 'train' ? randomResizedCropBox(info.width, info.height, rng!, opts.scale, opts.ratio) : centerBox(info.width, info.height);
       if (box.left === 0 && box.top === 0 && box.width === S && box.height === S && info.width === S) {
         target.set(info.data, offset); // a copy: the decoded pixels stay cached
@@ -170,37 +172,33 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
       }
       return cropResizeRgb(info.data, info.width, box, S, S, target, offset);
     }
-    let img = sharp(bytes, input);
+    let img = await largeInput(bytes, input, alpha);
     if (opts.mode === 'train') {
       const box = randomResizedCropBox(w, h, rng!, opts.scale, opts.ratio);
       img = img.extract(box).resize(S, S, { fit: 'fill', kernel: 'cubic' });
     } else {
       img = img.resize(S, S, { fit: 'cover', position: 'centre', kernel: 'cubic' });
     }
-    const { data, info } = await img
-      .flatten({ background: { r: 255, g: 255, b: 255 } })
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const { data, info } = await img.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.width !== S || info.height !== S) throw new Error(`unexpected output size ${info.width}x${info.height}`);
-    target.set(toRgb(data, info.channels, S * S), offset);
+    target.set(toRgb(data, info.channels, S * S, alpha), offset);
     return target;
   } catch (e) {
     throw e instanceof ImageDecodeError ? e : classify(e);
   }
 }
 
-function toRgb(data: Buffer, channels: number, n: number): Uint8Array {
-  if (channels === 3) return data;
-  const out = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    const g = data[i * channels]!;
-    const base = channels >= 3 ? i * channels : -1;
-    out[i * 3] = base >= 0 ? data[base]! : g;
-    out[i * 3 + 1] = base >= 0 ? data[base + 1]! : g;
-    out[i * 3 + 2] = base >= 0 ? data[base + 2]! : g;
-  }
-  return out;
+/**
+ * sharp's input for a large image. With transparency, the image is made RGB first (alpha.ts) and resized after:
+ * sharp's resize premultiplies by alpha, which would darken the colours Pillow's convert('RGB') keeps (OpenCLIP
+ * converts at load time, before any resize). Costs a full decode, for transparent images only.
+ */
+async function largeInput(bytes: Uint8Array, input: SharpOptions, alpha: AlphaMode): Promise<Sharp> {
+  const meta = await sharp(bytes, input).metadata();
+  if (!meta.hasAlpha) return sharp(bytes, input);
+  const { data, info } = await sharp(bytes, input).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const rgb = toRgb(data, info.channels, info.width * info.height, alpha);
+  return sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 }, limitInputPixels: input.limitInputPixels });
 }
 
 const lutCache = new Map<string, Float32Array[]>();

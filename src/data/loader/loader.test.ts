@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardWriter } from '../shards/writer.js';
 import { syntheticSample } from '../shards/synthetic.js';
+import { preprocessImage } from '../images/transform.js';
 import { openLoader, parseDataPosition, type Batch, type LoaderOptions } from './index.js';
 
 let a = '';
@@ -123,5 +124,28 @@ describe('loader', () => {
     } finally {
       await loader.close();
     }
+  });
+});
+
+describe('loader: transparent images', () => {
+  it('decodes as its alpha option says (stored colours by default), in worker threads too', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'cliplab-loader-alpha-')), 'c');
+    const w = new ShardWriter({ dir, shardSize: 10 });
+    const samples = [];
+    for (let i = 0; i < 3; i++) samples.push(await syntheticSample(i, { size: 8, keyPrefix: 'c', alpha: true }));
+    for (const s of samples) await w.write(s);
+    await w.close();
+    const plane = 3 * 8 * 8;
+    for (const [alpha, threads] of [[undefined, 0], ['white', 0], ['black', 1]] as const) {
+      const [batch] = await take({ sources: [{ path: dir }], batchSize: 3, imageSize: 8, mode: 'eval', loop: false, threads, alpha }, 1);
+      for (const [i, s] of samples.entries()) {
+        const want = await preprocessImage(s.image, { size: 8, mode: 'eval', alpha: alpha ?? 'drop' });
+        expect(Buffer.from(batch!.images.slice(i * plane, (i + 1) * plane).buffer).equals(Buffer.from(want.buffer)), `${alpha} ${i}`).toBe(true);
+      }
+    }
+    // The modes do differ on these (half-transparent) images.
+    const img = samples[0]!.image;
+    const views = await Promise.all((['drop', 'white', 'black'] as const).map((alpha) => preprocessImage(img, { size: 8, mode: 'eval', alpha })));
+    expect(new Set(views.map((v) => Buffer.from(v.buffer).toString('base64'))).size).toBe(3);
   });
 });

@@ -2,6 +2,7 @@
 // sample, decode/augment/tokenize on worker threads with prefetch, fixed-size batches and an exact data position.
 import { InputError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
+import type { AlphaMode } from '../images/alpha.js';
 import { CLIP_MEAN, CLIP_STD, normalizeInto, type TransformOptions } from '../images/transform.js';
 import { countFromSizesJson, listShards } from '../shards/list.js';
 import { newReadStats, type ReadStats } from '../shards/reader.js';
@@ -39,6 +40,8 @@ export interface LoaderOptions {
   scale?: readonly [number, number];
   ratio?: readonly [number, number];
   maxPixels?: number;
+  /** Transparency: 'drop' (default, as OpenCLIP), or flatten on 'white' / 'black'. */
+  alpha?: AlphaMode;
   /** Resume from a position taken from `DataLoader.position()` / `Batch.position`. */
   position?: DataPosition;
   /** true (default): each source cycles through epochs forever; false: one epoch of one source, last batch may be short. */
@@ -191,7 +194,7 @@ export class DataLoader {
     const { seed, batchSize } = opts;
     this.pos = opts.position ? structuredClone(opts.position) : initialPosition(seed, batchSize, names);
     const mode = opts.mode ?? 'train';
-    const transform: TransformOptions = { size: opts.imageSize, mode, scale: opts.scale, ratio: opts.ratio, maxPixels: opts.maxPixels };
+    const transform: TransformOptions = { size: opts.imageSize, mode, scale: opts.scale, ratio: opts.ratio, maxPixels: opts.maxPixels, alpha: opts.alpha };
     const threads = Math.max(1, pool.threads);
     const chunkSize = Math.max(4, Math.min(64, Math.ceil(batchSize / (2 * threads))));
     const total = opts.sources.reduce((a, s) => a + (s.weight ?? 1), 0);

@@ -124,6 +124,8 @@ async function prepare(options: TrainOptions, oc: OpenClipHooks, write: boolean)
   }
   if (!o.resume && (existsSync(P.model) || existsSync(join(P.dir, P.name))))
     throw new InputError(run, 'already holds a training run; pass --resume to continue it, or choose a new --out');
+  if (o.alpha !== undefined && o.alpha !== 'drop')
+    throw new InputError('--alpha', `${o.alpha}: OpenCLIP's trainer drops alpha (its loader's convert('RGB')); flattening needs --engine cliplab`);
   if (!o.data) throw new InputError('--data', 'required: one or more shard directories');
   if (!o.model && !o.init) throw new InputError('--model', 'required: a config name (e.g. ViT-Tiny-8-64) or a JSON file');
   const cfg = o.model ? loadModelConfig(o.model) : (await loadClipModel(o.init!)).config;
