@@ -1,9 +1,8 @@
 // `analyze`: from result files to the robustness analysis — the study table, trend lines per design and
 // shift, the baseline line, effective robustness per model and per design, then dilution and size scaling.
 // Each stage lives in its own module; this file wires them and records what was done.
-import { readFileSync } from 'node:fs';
 import type { LoadedResult } from '../eval/result.js';
-import { packageRoot } from '../util/assets.js';
+import { packageVersion } from '../util/assets.js';
 import type { BaselineSpec } from './baseline.js';
 import { baselineDesignsHint, fitBaseline } from './baseline-fit.js';
 import { analyzeDilution, mixingCurves } from './dilution.js';
@@ -101,19 +100,8 @@ export function analyze(results: LoadedResult[], opts: AnalyzeOptions = {}): Rob
       file: m.reference.file,
       ...(m.provenance ? { provenance: m.provenance } : {}),
     })),
-    cliplabVersion: cliplabVersion(),
+    cliplabVersion: packageVersion(),
     ...(opts.samplesDir ? { samplesDir: opts.samplesDir } : {}),
   };
 }
 
-let version: string | undefined;
-export function cliplabVersion(): string {
-  if (version === undefined) {
-    try {
-      version = String((JSON.parse(readFileSync(`${packageRoot()}package.json`, 'utf8')) as { version?: string }).version ?? 'unknown');
-    } catch {
-      version = 'unknown';
-    }
-  }
-  return version;
-}

@@ -6,7 +6,8 @@ import { writeJsonAtomic } from '../util/fs.js';
 import { DecodePool } from './decode.js';
 import { openEvalModel, type EvalModel } from './model.js';
 import type { EvalModelOptions } from './options.js';
-import { cliplabVersion, identity, type Identity } from './zeroshot-eval.js';
+import { packageVersion } from '../util/assets.js';
+import { identity, type Identity } from './zeroshot-eval.js';
 
 /** What every task accepts: the shared model options, a pre-opened model, and progress hooks. */
 export type TaskModelOptions = EvalModelOptions & {
@@ -58,7 +59,7 @@ export function taskResult(id: Identity, dataset: string, task: string, metrics:
     samples_seen: id.samplesSeen,
     seed: id.seed,
     ...(id.designInfo ? { design_info: id.designInfo } : {}),
-    provenance: { ...id.provenance, ...provenance, cliplab_version: cliplabVersion(), created: new Date().toISOString(), host: hostname() },
+    provenance: { ...id.provenance, ...provenance, cliplab_version: packageVersion(), created: new Date().toISOString(), host: hostname() },
   };
 }
 

@@ -3,7 +3,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../util/assets.js';
+import { packageVersion } from '../util/assets.js';
 import { withDirLock } from '../util/dir-lock.js';
 import { InputError } from '../util/errors.js';
 import { findNonFinite, formatNonFinite } from '../util/finite.js';
@@ -39,14 +39,6 @@ export interface ZeroShotEvalOutput {
   /** Files written (when `out` was given). */
   files: string[];
   warnings: string[];
-}
-
-export function cliplabVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function resolveSpecs(o: ZeroShotEvalOptions): DatasetSpec[] {
@@ -311,7 +303,7 @@ async function evaluateLocked(o: ZeroShotEvalOptions): Promise<ZeroShotEvalOutpu
   const total = members.reduce((s, m) => s + m.weight, 0);
   const mixed = members.map((m) => ({ model: m.model, weight: m.weight / total }));
   const pool = new DecodePool(o.decodeThreads ?? Math.max(1, Math.floor(availableParallelism() / 2)), o.alpha);
-  const version = cliplabVersion();
+  const version = packageVersion();
   try {
     const id = identity(o, mixed, warn);
     if (o.designInfo) id.designInfo = DesignInfoSchema.parse(o.designInfo);

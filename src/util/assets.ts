@@ -15,7 +15,13 @@ export function assetPath(...parts: string[]): string {
   return join(root, 'assets', ...parts);
 }
 
-/** The `version` of the package.json cliplab runs from. */
+let version: string | undefined;
+
+/**
+ * The `version` of the package.json cliplab runs from: the one place it is read (`--version`, result
+ * provenance, reports, testbed manifests). Read once.
+ */
 export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  version ??= (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
 }

@@ -2,7 +2,7 @@
 // WebDataset shards with their caption conventions and misaligned pairs) and the evaluation ImageFolders,
 // then writes `DIR/testbed.json`.
 import { createHash } from 'node:crypto';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { loadAnnotations, packageVersion, type Annotations, type Concept } from './annotations.js';
@@ -28,7 +28,7 @@ import { MIN_ARTWORKS_PER_FAMILY, classEligibility, compareHex, conceptPriority,
 import { MANIFEST_FILE, type TestbedEvalSet, type TestbedManifest, type TestbedSource } from './manifest.js';
 import { distortedView, evalView, renderView, trainingView } from './render.js';
 import { ShardWriter } from '../shards/writer.js';
-import { packageRoot } from '../../util/assets.js';
+import { packageVersion as cliplabVersion } from '../../util/assets.js';
 import { InputError } from '../../util/errors.js';
 import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
@@ -316,10 +316,9 @@ async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
       evalSets.push(await buildEvalSet(ctx, base, false, classes, opts.evalViews, distractors));
       evalSets.push(await buildEvalSet(ctx, base, true, universeList, opts.evalViewsFull, distractors));
     }
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
     const manifest: TestbedManifest = {
       version: TESTBED_VERSION,
-      generator: `cliplab ${pkg.version}`,
+      generator: `cliplab ${cliplabVersion()}`,
       args: {
         imageSize: opts.imageSize,
         misaligned: opts.misaligned,
