@@ -145,10 +145,11 @@ describe('cliplab ingest', () => {
     await writeFile(meta, 'https://example.com/a.jpg\ta\n');
     const out = join(dir, 'x');
     const cases: [string[], RegExp][] = [
-      [['--source', 'flickr', '--metadata', meta, '--out', out], /--source: unknown source "flickr"/],
+      [['--source', 'flickr', '--metadata', meta, '--out', out], /--source: expected one of laion\|yfcc\|cc12m\|wit\|redcaps\|shutterstock\|generic, got 'flickr'/],
       [['--source', 'cc12m', '--metadata', join(dir, 'missing.tsv'), '--out', out], /--metadata: no such file/],
-      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--concurrency', 'lots'], /--concurrency: must be an integer/],
-      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--on-bad-row', 'maybe'], /--on-bad-row: must be skip or fail/],
+      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--concurrency', 'lots'], /--concurrency: expected a positive integer, got 'lots'/],
+      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--processes', '0'], /--processes: expected an integer >= 1, got '0'/],
+      [['--source', 'cc12m', '--metadata', meta, '--out', out, '--on-bad-row', 'maybe'], /--on-bad-row: expected one of skip\|fail, got 'maybe'/],
       [['--source', 'cc12m', '--out', out], /--metadata/],
       [['--source', 'cc12m', '--metadata', meta, '--out', out, '--chunk', '2/2'], /--chunk: must be i\/n/],
     ];

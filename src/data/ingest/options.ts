@@ -1,5 +1,7 @@
 // Ingest options: what a caller may set, the defaults, and their validation into the settings a run uses.
+import { z } from 'zod';
 import { InputError } from '../../util/errors.js';
+import { type OptionsOf, type ValueKind, choice, flag, int, num, option, text } from '../../util/options.js';
 import type { FetchOptions } from './fetcher.js';
 import { SOURCES, type AdapterOptions, type BadRowPolicy, type SourceName } from './types.js';
 import type { ShardStats } from './stats.js';
@@ -10,38 +12,32 @@ export interface ChunkShare {
   count: number;
 }
 
-export interface IngestOptions extends AdapterOptions {
-  source: SourceName;
-  /** A metadata file, or a directory of them (read in name order). */
-  metadata: string;
-  out: string;
-  concurrency?: number;
-  timeoutMs?: number;
-  retries?: number;
-  imageSize?: number;
-  shardSize?: number;
-  allowPrivateHosts?: boolean;
-  onBadRow?: BadRowPolicy;
-  /** Largest body downloaded, in bytes (default 32 MiB). */
-  maxBytes?: number;
-  maxRedirects?: number;
-  /** Decompression-bomb guard: inputs with more pixels are refused (default 89,478,485, PIL's limit). */
-  maxPixels?: number;
-  backoffBaseMs?: number;
-  maxRetryAfterMs?: number;
-  jpegQuality?: number;
-  userAgent?: string;
-  /** Work on this share of the chunks only (one of several processes or cluster jobs); default all. */
-  chunk?: ChunkShare;
-  /** Aborting stops the run; finished shards stay, unfinished ones are redone by the next run. */
-  signal?: AbortSignal;
-  /** Called after each shard (tar + stats) is on disk. */
-  onShardDone?: (stats: ShardStats) => void;
-  /** Called once per metadata row processed (whatever its outcome). */
-  onRow?: () => void;
-  /** Progress bar on stderr (when a TTY and not quiet); default true. */
-  progress?: boolean;
-}
+type TableOptions = OptionsOf<typeof INGEST_OPTIONS>;
+
+export type IngestOptions = AdapterOptions &
+  Omit<TableOptions, 'source' | 'metadata' | 'out'> & {
+    source: SourceName;
+    /** A metadata file, or a directory of them (read in name order). */
+    metadata: string;
+    out: string;
+    /** Largest body downloaded, in bytes (default 32 MiB). */
+    maxBytes?: number;
+    maxRedirects?: number;
+    /** Decompression-bomb guard: inputs with more pixels are refused (default 89,478,485, PIL's limit). */
+    maxPixels?: number;
+    backoffBaseMs?: number;
+    maxRetryAfterMs?: number;
+    jpegQuality?: number;
+    userAgent?: string;
+    /** Aborting stops the run; finished shards stay, unfinished ones are redone by the next run. */
+    signal?: AbortSignal;
+    /** Called after each shard (tar + stats) is on disk. */
+    onShardDone?: (stats: ShardStats) => void;
+    /** Called once per metadata row processed (whatever its outcome). */
+    onRow?: () => void;
+    /** Progress bar on stderr (when a TTY and not quiet); default true. */
+    progress?: boolean;
+  };
 
 export const INGEST_DEFAULTS = {
   concurrency: 16,
@@ -57,6 +53,36 @@ export const INGEST_DEFAULTS = {
   jpegQuality: 95,
   userAgent: 'cliplab-ingest/0.1 (research image-text dataset builder)',
 } as const;
+
+/** Reads `i/n` from the command line (checked again, with the library's values, in resolveOptions). */
+const chunkKind: ValueKind<ChunkShare> = {
+  schema: z.object({ index: z.number().int().min(0), count: z.number().int().min(1) }).refine((c) => c.index < c.count),
+  want: 'i/n with 0 ≤ i < n',
+  fromText: (t) => parseChunkShare(t),
+};
+
+/**
+ * The options `cliplab ingest` takes on its command line and the library takes in camelCase, declared once
+ * (the flags and IngestOptions derive from this table; defaults in INGEST_DEFAULTS).
+ */
+export const INGEST_OPTIONS = {
+  source: option(choice(SOURCES), { flag: '--source <name>', help: `metadata format: ${SOURCES.join('|')}`, required: true }),
+  metadata: option(text, { flag: '--metadata <file>', help: 'metadata file, or a directory of them (read in name order)', required: true }),
+  out: option(text, { flag: '--out <dir>', help: 'output directory for shards and stats (rerun to resume)', required: true }),
+  urlCol: option(text, { flag: '--url-col <name>', help: 'column holding the image URL (default: the source’s)' }),
+  captionCol: option(text, { flag: '--caption-col <name>', help: 'column holding the caption (default: the source’s); wit: columns tried in order, a,b,…' }),
+  minSimilarity: option(num('a number'), { flag: '--min-similarity <x>', help: 'laion: keep rows whose similarity (LAION’s CLIP score) is at least x' }),
+  maxPunsafe: option(num('a number'), { flag: '--max-punsafe <p>', help: 'laion-2B: keep rows whose punsafe is at most p' }),
+  concurrency: option(int(1), { flag: '--concurrency <n>', help: 'downloads in flight', defaultText: String(INGEST_DEFAULTS.concurrency) }),
+  timeoutMs: option(int(1), { flag: '--timeout-ms <ms>', help: 'per-attempt timeout (connect, headers and body)', defaultText: String(INGEST_DEFAULTS.timeoutMs) }),
+  retries: option(int(0), { flag: '--retries <n>', help: 'retries on 429/5xx/timeouts/resets (never on other 4xx)', defaultText: String(INGEST_DEFAULTS.retries) }),
+  imageSize: option(int(1), { flag: '--image-size <n>', help: 'longest side after resizing (aspect kept, never enlarged)', defaultText: String(INGEST_DEFAULTS.imageSize) }),
+  shardSize: option(int(1), { flag: '--shard-size <n>', help: 'metadata rows per input chunk = per output shard', defaultText: String(INGEST_DEFAULTS.shardSize) }),
+  allowPrivateHosts: option(flag, { flag: '--allow-private-hosts', help: 'allow loopback/private/link-local addresses (tests, intranets)' }),
+  onBadRow: option(choice(['skip', 'fail'] as const), { flag: '--on-bad-row <policy>', help: 'skip|fail on a malformed metadata row', defaultText: 'skip' }),
+  chunk: option(chunkKind, { flag: '--chunk <i/n>', help: 'take only chunks c with c mod n = i (one job of a cluster array); the last job to finish writes the overall stats' }),
+};
+
 
 /** The validated settings of one run. */
 export interface ResolvedOptions {
