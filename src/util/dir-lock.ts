@@ -156,6 +156,12 @@ function release(dir: string, token: string, created: boolean): void {
   if (created) rmdirQuiet(dir);
 }
 
+/** The live writer holding `dir`, or null (no lock, or a stale one): for readers that must not read half-written output. */
+export function liveHolder(dir: string): LockHolder | null {
+  const h = readHolder(join(resolve(dir), LOCK_FILE));
+  return h && isLive(h) ? h : null;
+}
+
 /** Runs `fn` holding `dir` (see lockDir); releases it however `fn` ends. */
 export async function withDirLock<T>(dir: string, command: string, fn: () => Promise<T>): Promise<T> {
   const lock = lockDir(dir, command);
