@@ -84,7 +84,6 @@ async function readCached(c: HeadCache, name: string, classes: number, dim: numb
 
 async function writeCached(c: HeadCache, name: string, meta: CacheMeta, weights: Float32Array): Promise<void> {
   try {
-    removeStaleTemps(c.dir); // heads a killed eval was writing
     await writeFileAtomic(join(c.dir, `${name}.f32`), new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength));
     await writeFileAtomic(join(c.dir, `${name}.json`), JSON.stringify(meta) + '\n');
     for (const f of await fsp.readdir(c.dir)) {
@@ -113,6 +112,7 @@ export async function zeroShotHead(opts: ZeroShotHeadOptions): Promise<ZeroShotH
   const C = classnames.length;
   const name = opts.cache ? cacheName(opts.cache, classnames, templates, model.contextLength) : '';
   if (opts.cache) {
+    removeStaleTemps(opts.cache.dir); // heads a killed eval was writing: removed by every rerun, cache hit or not
     const hit = await readCached(opts.cache, name, C, D);
     // A damaged cache entry is rebuilt, never used.
     if (hit && findNonFinite(hit) === null) return { classnames, dim: D, weights: hit, cached: true };
