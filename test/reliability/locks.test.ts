@@ -18,6 +18,12 @@ import type { LoadedModel } from '../../src/models/load.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot-eval.js';
 import { runStudy } from '../../src/study/run-study.js';
 import { parseStudySpec } from '../../src/study/spec.js';
+import { scoreDataset } from '../../src/data/curation/score-dataset.js';
+import { validateSpec } from '../../src/data/curation/spec.js';
+import { corruptFolder } from '../../src/eval/corrupt-folder.js';
+import { addCorruptionShift } from '../../src/data/testbed/corruption-shift.js';
+import { ShardWriter } from '../../src/data/shards/writer.js';
+import { syntheticSample } from '../../src/data/shards/synthetic.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 let holder: ChildProcess;
@@ -44,7 +50,11 @@ function heldDir(name: string): string {
 const refused = (dir: string) => new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: another cliplab train \\(pid ${holder.pid}, since 2024`);
 
 describe('every directory writer refuses a directory another process is writing', () => {
-  it('train, dataset build, ingest, testbed build, eval, export, study', async () => {
+  it('train, dataset build, dataset score, ingest, testbed build, eval, corrupt, corrupt --testbed, export, study', async () => {
+    const shards = join(scratch, 'shards');
+    const w = new ShardWriter({ dir: shards, shardSize: 2 });
+    for (let i = 0; i < 2; i++) await w.write(await syntheticSample(i, { size: 8 }));
+    await w.close();
     const cases: [string, (dir: string) => Promise<unknown>][] = [
       ['train', (dir) => trainClip({ out: dir, data: [join(scratch, 'no-data')], model: 'ViT-Tiny-8-64' })],
       ['dataset', (dir) => buildDataset({ spec: { seed: 0, sources: [{ name: 'a', path: 'nowhere' }] } as never, baseDir: scratch, out: dir })],
@@ -54,6 +64,9 @@ describe('every directory writer refuses a directory another process is writing'
         return ingest({ source: 'cc12m', metadata: meta, out: dir, progress: false });
       }],
       ['testbed', (dir) => buildTestbed({ out: dir, concepts: 2 })],
+      ['score', (dir) => scoreDataset({ spec: validateSpec({ seed: 0, sources: [{ name: 'a', path: 'shards' }], filters: { clipScore: { checkpoint: 'none', threshold: 0.2, scores: dir } } }, 'spec'), baseDir: scratch })],
+      ['corrupt', (dir) => corruptFolder({ input: join(scratch, 'nothing'), out: dir })],
+      ['corrupt-testbed', (dir) => addCorruptionShift(dir)],
       ['eval', (dir) => evaluateZeroShot({ out: dir, imagefolder: join(scratch, 'nothing') })],
       ['export', (dir) => exportOnnx({} as LoadedModel, dir)],
       ['study', (dir) => runStudy({ spec: parseStudySpec({ model: 'ViT-Tiny-8-64', testbed: { concepts: 2 }, sizes: [{ name: 's', fraction: 1, samples: 10 }] }, 'spec', scratch), out: dir })],

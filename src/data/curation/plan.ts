@@ -9,6 +9,7 @@ import { progress, type Progress } from '../../util/progress.js';
 import { countFromSizesJson } from '../shards/list.js';
 import { newReadStats, readShard, type ReadStats } from '../shards/reader.js';
 import { ImageDecodeError } from '../images/transform.js';
+import { brokenImage } from '../images/header.js';
 import { CandidateWriter, keyHash } from './candidates.js';
 import { dedupConfig, Deduplicator } from './dedup.js';
 import { laionRejection, type CaptionFilter } from './filters.js';
@@ -105,6 +106,11 @@ async function planShard(c: PlanContext, i: number, j: number, g: number, shard:
       continue;
     }
     keysInShard.add(rec.key);
+    // Every build, filtered or not, leaves out images that are not whole (a copy of garbage is not a sample).
+    if (brokenImage(rec.image) !== null) {
+      report.corruptImages++;
+      continue;
+    }
     if (c.dedup) {
       let r;
       try {

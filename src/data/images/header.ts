@@ -53,3 +53,37 @@ export function sniffDimensions(bytes: Uint8Array): ImageDims | null {
   const d = png(bytes) ?? jpeg(bytes) ?? webp(bytes);
   return d && d.width > 0 && d.height > 0 ? d : null;
 }
+
+const tag = (b: Uint8Array, o: number): string => String.fromCharCode(...b.subarray(o, o + 4));
+/** Whether `marker` occurs in the last `window` bytes of `b`. */
+function endsWith(b: Uint8Array, marker: readonly number[], window: number): boolean {
+  const from = Math.max(0, b.length - window);
+  for (let p = b.length - marker.length; p >= from; p--) if (marker.every((m, k) => b[p + k] === m)) return true;
+  return false;
+}
+
+/**
+ * Why the bytes are not a whole image, or null: an unknown format, a header without dimensions, or a file
+ * cut short before its format's end marker (PNG IEND, JPEG EOI, GIF trailer, WebP's RIFF length). Checks the
+ * first and last bytes only, so it costs nothing next to copying the image; it catches garbage and truncation,
+ * not damage in the middle of the compressed data.
+ */
+export function brokenImage(b: Uint8Array): string | null {
+  if (b.length >= 8 && b[0] === 0x89 && tag(b, 1) === 'PNG\r') {
+    if (!sniffDimensions(b)) return 'PNG header without dimensions';
+    return endsWith(b, [0x49, 0x45, 0x4e, 0x44], 12) ? null : 'PNG cut short (no IEND chunk)';
+  }
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xd8) {
+    if (!sniffDimensions(b)) return 'JPEG without a frame header (cut short?)';
+    return endsWith(b, [0xff, 0xd9], 1024) ? null : 'JPEG cut short (no end-of-image marker)';
+  }
+  if (b.length >= 12 && tag(b, 0) === 'RIFF' && tag(b, 8) === 'WEBP') {
+    const size = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(4, true);
+    if (size + 8 > b.length) return `WebP cut short (${b.length} of ${size + 8} bytes)`;
+    return sniffDimensions(b) ? null : 'WebP header without dimensions';
+  }
+  if (b.length >= 6 && tag(b, 0) === 'GIF8') return endsWith(b, [0x3b], 16) ? null : 'GIF cut short (no trailer)';
+  if (b.length >= 4 && (tag(b, 0) === 'II*\u0000' || tag(b, 0) === 'MM\u0000*')) return null; // TIFF
+  if (b.length >= 12 && tag(b, 4) === 'ftyp') return null; // AVIF/HEIF
+  return 'not a PNG, JPEG, WebP, GIF, TIFF or AVIF image';
+}
