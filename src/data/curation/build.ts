@@ -7,6 +7,7 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { CliplabError, InputError } from '../../util/errors.js';
 import { withDirLock } from '../../util/dir-lock.js';
+import { digestFiles, type FileDigest } from '../../util/content-hash.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
 import { listShards } from '../shards/list.js';
@@ -58,6 +59,8 @@ export interface Manifest {
   counts: Record<string, number>;
   sources: SourceReport[];
   shards: { file: string; count: number }[];
+  /** The input shards' content hashes (part of specHash): a rerun with other content under the same names is refused. */
+  inputs: FileDigest[];
   /** One JSON line per output sample, in key order (a ManifestSample each): its provenance. */
   samplesFile: 'samples.jsonl';
   /** Samples removed as duplicates or evaluation copies, one JSON line each (null without `dedup`). */
@@ -139,6 +142,24 @@ export async function buildDataset(o: BuildOptions): Promise<{ manifest: Manifes
   return withDirLock(o.out, 'dataset build', () => buildLocked(o));
 }
 
+function readJsonOr<T>(path: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** What differs between an existing dataset's inputs and this build's, for the refusal. */
+function changedInput(old: Manifest, spec: DatasetSpec, inputs: FileDigest[]): string {
+  if (stableJson(old.spec) !== stableJson(spec)) return 'another spec';
+  if (!Array.isArray(old.inputs)) return 'inputs whose content an earlier cliplab did not record';
+  const before = new Map(old.inputs.map((d) => [d.path, d.sha256]));
+  const changed = inputs.find((d) => before.has(d.path) && before.get(d.path) !== d.sha256);
+  if (changed) return `other input shards (${changed.path} has sha256 ${changed.sha256.slice(0, 12)}…, was ${before.get(changed.path)!.slice(0, 12)}…)`;
+  return 'other input shards (the sources list other files)';
+}
+
 const readText = (path: string): string | null => (existsSync(path) ? readFileSync(path, 'utf8') : null);
 
 /** The saved plan of an unfinished build of this spec, or null after clearing the way for a new one. */
@@ -164,21 +185,25 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
   const where = o.specFile ?? 'spec';
   const shardSize = spec.shardSize ?? 1000;
   const shardLists = await Promise.all(spec.sources.map((s) => listShards(resolve(o.baseDir, s.path))));
-  const specHash = createHash('sha256')
-    .update(stableJson({ spec, shards: shardLists.map((l) => l.map((s) => relative(o.baseDir, s))) }))
-    .digest('hex');
+  const shardNames = shardLists.map((l) => l.map((s) => relative(o.baseDir, s)));
   await fsp.mkdir(out, { recursive: true });
   const manifestPath = join(out, 'manifest.json');
   const work = join(out, '.build');
-  if (existsSync(manifestPath)) {
-    const old = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  const old = existsSync(manifestPath) ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest) : null;
+  // Content, not names: a source shard replaced under the same name makes this another build.
+  const inputs = await digestFiles(shardLists.flat(), old?.inputs ?? readJsonOr<FileDigest[]>(join(work, 'inputs.json'), []));
+  const specHash = createHash('sha256')
+    .update(stableJson({ spec, shards: shardNames, sha256: inputs.map((d) => d.sha256) }))
+    .digest('hex');
+  if (old) {
     if (old.specHash === specHash && !o.overwrite) {
       await fsp.rm(work, { recursive: true, force: true }); // killed after the manifest, before the clean-up
       return { manifest: old, resumed: true };
     }
-    if (!o.overwrite) throw new InputError(out, 'holds a dataset built from another spec (use --overwrite or another --out)');
+    if (!o.overwrite) throw new InputError(out, `holds a dataset built from ${changedInput(old, spec, inputs)} (use --overwrite or another --out)`);
   }
   let p = await resumeOrReset(o, specHash, work);
+  await writeJsonAtomic(join(work, 'inputs.json'), inputs);
   const resumed = p !== null;
   if (!p) {
     const captionOk = await openCaptionFilter(spec.filters?.caption, o.baseDir);
@@ -193,7 +218,7 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
   await writeJsonAtomic(join(out, 'sizes.json'), Object.fromEntries(shards.map((s) => [s.file, s.count])));
   const counts: Record<string, number> = {};
   for (const r of p.sources) counts[r.name] = r.selected;
-  const manifest: Manifest = { version: 1, name: spec.name ?? null, seed: spec.seed, specHash, spec, total: p.total, shardSize, counts, sources: p.sources, shards, samplesFile: 'samples.jsonl', removed: p.removed };
+  const manifest: Manifest = { version: 1, name: spec.name ?? null, seed: spec.seed, specHash, spec, total: p.total, shardSize, counts, sources: p.sources, shards, inputs, samplesFile: 'samples.jsonl', removed: p.removed };
   await fsp.rename(join(work, 'samples.jsonl'), join(out, 'samples.jsonl'));
   if (p.removed) await fsp.rename(join(work, 'removed.jsonl'), join(out, 'removed.jsonl')).catch(async (e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') await fsp.writeFile(join(out, 'removed.jsonl'), '');

@@ -1,0 +1,43 @@
+// Content hashes of input files, so that a rerun can check its inputs are the ones its output was made from
+// (a file replaced under the same name is noticed). Hashing reads every byte once; a file whose identity
+// (device, inode, size, mtime and ctime, in nanoseconds) is unchanged since a recorded digest keeps that
+// digest without being read again. ctime cannot be set by a user, so a rewrite always shows.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import { InputError } from './errors.js';
+
+export interface FileDigest {
+  path: string;
+  sha256: string;
+  /** The file's identity when it was hashed (see above). */
+  stat: string;
+}
+
+async function identity(path: string): Promise<string> {
+  const s = await fsp.stat(path, { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  } catch (e) {
+    throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return h.digest('hex');
+}
+
+/** The sha256 of each file, reusing a `known` digest whose recorded identity still matches. */
+export async function digestFiles(paths: readonly string[], known: readonly FileDigest[] = []): Promise<FileDigest[]> {
+  const byPath = new Map(known.map((d) => [d.path, d]));
+  const out: FileDigest[] = [];
+  for (const path of paths) {
+    const stat = await identity(path).catch((e: NodeJS.ErrnoException) => {
+      throw new InputError(path, `cannot read: ${e.code ?? e.message}`);
+    });
+    const k = byPath.get(path);
+    out.push(k && k.stat === stat ? k : { path, sha256: await sha256(path), stat: await identity(path) });
+  }
+  return out;
+}

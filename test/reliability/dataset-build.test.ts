@@ -1,0 +1,93 @@
+// What a dataset build lets through: an unfiltered build (no dedup, no CLIP score, nothing that decodes) leaves
+// out images that are not whole (garbage bytes, a JPEG, PNG or WebP cut short) and counts them; a good image in
+// every format passes.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDataset } from '../../src/data/curation/build.js';
+import { validateSpec } from '../../src/data/curation/spec.js';
+import { brokenImage } from '../../src/data/images/header.js';
+import { readShards } from '../../src/data/shards/reader.js';
+import { ShardWriter } from '../../src/data/shards/writer.js';
+import { syntheticImage, syntheticSample } from '../../src/data/shards/synthetic.js';
+
+const root = mkdtempSync(join(tmpdir(), 'cliplab-build-rel-'));
+const src = join(root, 'src');
+const BAD = new Map<string, string>();
+const ALL: string[] = [];
+
+beforeAll(async () => {
+  const w = new ShardWriter({ dir: src, shardSize: 8 });
+  for (let i = 0; i < 12; i++) {
+    const s = await syntheticSample(i, { size: 32, ext: (['png', 'jpg', 'webp'] as const)[i % 3] });
+    const half = (b: Uint8Array) => b.subarray(0, Math.floor(b.length / 2));
+    if (i === 1) s.image = Buffer.from('<html>404 not found</html>');
+    if (i === 4) s.image = half(s.image); // jpg
+    if (i === 6) s.image = half(s.image); // png
+    if (i === 8) s.image = half(s.image); // webp
+    ALL.push(s.key);
+    if ([1, 4, 6, 8].includes(i)) BAD.set(s.key, brokenImage(s.image)!);
+    await w.write(s);
+  }
+  await w.close();
+}, 60_000);
+
+describe('brokenImage', () => {
+  it('passes whole images of every format and names what is wrong with the rest', async () => {
+    for (const ext of ['png', 'jpg', 'webp'] as const) expect(brokenImage(await syntheticImage(3, { size: 32, ext })), ext).toBeNull();
+    expect([...BAD.values()]).toEqual([
+      'not a PNG, JPEG, WebP, GIF, TIFF or AVIF image',
+      expect.stringMatching(/^JPEG (cut short|without a frame header)/),
+      'PNG cut short (no IEND chunk)',
+      expect.stringMatching(/^WebP cut short \(\d+ of \d+ bytes\)$/),
+    ]);
+  });
+});
+
+describe('an unfiltered dataset build', () => {
+  it('does not copy broken images into its output; it counts them', async () => {
+    const spec = validateSpec({ seed: 0, shardSize: 4, sources: [{ name: 'a', path: 'src' }] }, 'spec');
+    const out = join(root, 'out');
+    const { manifest } = await buildDataset({ spec, baseDir: root, out });
+    expect(manifest.sources[0]).toMatchObject({ read: 12, corruptImages: 4, selected: 8 });
+    const keys: string[] = [];
+    for await (const r of readShards(manifest.shards.map((s) => join(out, s.file)))) {
+      expect(brokenImage(r.image), r.key).toBeNull();
+      keys.push(String(r.meta.origin && (r.meta.origin as { key: string }).key));
+    }
+    expect(keys.sort()).toEqual(ALL.filter((k) => !BAD.has(k)).sort());
+  });
+
+  it('asked for every sample, it says how many pass instead of padding with broken ones', async () => {
+    const spec = validateSpec({ seed: 0, sources: [{ name: 'a', path: 'src', count: 12 }] }, 'spec');
+    await expect(buildDataset({ spec, baseDir: root, out: join(root, 'out-all') })).rejects.toThrow("source 'a' needs 12 samples but only 8 of 12 pass the filters");
+  });
+});
+
+describe('a rerun checks its input shards by content', () => {
+  it('a finished or unfinished build whose source shard was replaced under the same name is refused', async () => {
+    const input = join(root, 'rerun-src');
+    const write = async (offset: number) => {
+      const w = new ShardWriter({ dir: input, shardSize: 4 });
+      for (let i = 0; i < 8; i++) await w.write(await syntheticSample(i + offset, { size: 16 }));
+      await w.close();
+    };
+    await write(0);
+    const spec = validateSpec({ seed: 0, shardSize: 2, sources: [{ name: 'a', path: 'rerun-src' }] }, 'spec');
+    const done = join(root, 'rerun-done');
+    const first = await buildDataset({ spec, baseDir: root, out: done });
+    expect((await buildDataset({ spec, baseDir: root, out: done })).resumed).toBe(true);
+    const half = join(root, 'rerun-half');
+    await expect(buildDataset({ spec, baseDir: root, out: half, onShard: () => { throw new Error('stop'); } })).rejects.toThrow('stop');
+
+    await write(100); // same names, other samples
+    await expect(buildDataset({ spec, baseDir: root, out: done })).rejects.toThrow(
+      new RegExp(`^${done}: holds a dataset built from other input shards \\(${join(input, '000000.tar')} has sha256 [0-9a-f]{12}…, was [0-9a-f]{12}…\\) \\(use --overwrite or another --out\\)$`),
+    );
+    await expect(buildDataset({ spec, baseDir: root, out: half })).rejects.toThrow(`${half}: is not empty and holds no unfinished build of this spec`);
+    const again = await buildDataset({ spec, baseDir: root, out: done, overwrite: true });
+    expect(again.manifest.specHash).not.toBe(first.manifest.specHash);
+    expect(again.manifest.inputs.map((d) => d.path)).toEqual([join(input, '000000.tar'), join(input, '000001.tar')]);
+  });
+});
