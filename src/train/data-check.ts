@@ -1,8 +1,9 @@
 // Checks the training data before anything is built: every source exists, has shards, has at least one
 // sample that decodes, and has a known size (sizes.json, else counted by reading the shards once).
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { liveHolder } from '../util/dir-lock.js';
+import { digestFiles, type FileDigest } from '../util/content-hash.js';
 import { InputError } from '../util/errors.js';
 import { countFromSizesJson, listShards } from '../data/shards/list.js';
 import { formatReadStats, newReadStats, readShards } from '../data/shards/reader.js';
@@ -84,4 +85,25 @@ function checkShardEnd(shard: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The training shards' content hashes; resuming, a shard whose content differs from what the run recorded
+ * (`file`) is refused: the run would continue on other data under the same names.
+ */
+export async function checkDataContent(file: string, shards: string[], resuming: boolean, run: string): Promise<FileDigest[]> {
+  let known: FileDigest[] = [];
+  try {
+    known = JSON.parse(readFileSync(file, 'utf8')) as FileDigest[];
+  } catch {
+    // a new run, or one started before the hashes were recorded
+  }
+  const digests = await digestFiles(shards.map((s) => resolve(s)), known);
+  if (resuming) {
+    const before = new Map(known.map((d) => [d.path, d.sha256]));
+    const changed = digests.find((d) => before.has(d.path) && before.get(d.path) !== d.sha256);
+    if (changed)
+      throw new InputError('--data', `${changed.path} is not the shard ${run} was trained on (sha256 ${changed.sha256.slice(0, 12)}…, was ${before.get(changed.path)!.slice(0, 12)}…): resume with the original data, or train into a new --out`);
+  }
+  return digests;
 }

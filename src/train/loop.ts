@@ -21,7 +21,8 @@ import { AccumStepRunner, buildAccumGraphs } from './accum-step.js';
 import type { ParamStore } from '../nn/params.js';
 import { expectedStateDict, NUM_BATCHES } from './state-dict.js';
 import { cosineLr } from './schedule.js';
-import { checkTrainData } from './data-check.js';
+import { checkDataContent, checkTrainData } from './data-check.js';
+import type { FileDigest } from '../util/content-hash.js';
 import { readTrainCheckpoint, writeTrainCheckpoint, type TrainerState } from './run-checkpoint.js';
 import {
   checkResumeParams, mergeResumeOptions, resolveParams, upgradeSavedParams, validateOptions,
@@ -70,6 +71,8 @@ export function runPaths(run: string) {
     epoch: (n: number) => join(ck, `epoch_${n}.safetensors`),
     model: join(run, 'model.safetensors'),
     summary: join(run, 'summary.json'),
+    /** Content hashes of the training shards: --resume refuses data replaced under the same names. */
+    inputs: join(run, 'data-inputs.json'),
   };
 }
 
@@ -110,6 +113,7 @@ interface RunPlan {
   params: ResolvedParams;
   adamw: Omit<AdamWConfig, 'decays'>;
   frozen: (name: string) => boolean;
+  inputs: FileDigest[];
 }
 
 async function planRun(options: TrainOptions): Promise<RunPlan> {
@@ -130,6 +134,7 @@ async function planRun(options: TrainOptions): Promise<RunPlan> {
     throw new InputError(P.config, `--resume: --model ${o.model} differs from the config this run was started with`);
 
   const sources = await checkTrainData(o.data, cfg.vision_cfg.image_size);
+  const inputs = await checkDataContent(P.inputs, sources.flatMap((s) => s.shards), resuming, P.run);
   const params = resolveParams(o, cfg, modelName, sources.map((s) => s.size));
   if (params.batch_size * params.accum_steps > params.dataset_size) {
     const what = params.accum_steps > 1 ? `${params.accum_steps} × ${params.batch_size} (--accum-steps × --batch-size)` : String(params.batch_size);
@@ -141,7 +146,7 @@ async function planRun(options: TrainOptions): Promise<RunPlan> {
   // host feeds the per-step scalars (lr from cosineLr, bias corrections) in float64 as PyTorch computes them.
   const adamw: Omit<AdamWConfig, 'decays'> = { beta1: params.beta1, beta2: params.beta2, eps: params.eps, weightDecay: params.weight_decay, clipGradNorm: params.grad_clip ?? undefined };
   const frozen = (n: string): boolean => (params.lock_image && n.startsWith('visual.')) || (params.lock_text && isTextTower(n));
-  return { o, P, resuming, cfg, modelName, initWeights, params, adamw, frozen };
+  return { o, P, resuming, cfg, modelName, initWeights, params, adamw, frozen, inputs };
 }
 
 /** The live state of a run: the step session (weights and moments inside it) and the trainer's counters. */
@@ -194,6 +199,7 @@ async function openRun(plan: RunPlan): Promise<OpenRun> {
 async function writeRunDir(plan: RunPlan, startStep: number): Promise<void> {
   await writeJsonAtomic(plan.P.config, configJson(plan.cfg));
   await writeJsonAtomic(plan.P.params, plan.params);
+  await writeJsonAtomic(plan.P.inputs, plan.inputs);
   await prepareRunDir(plan.P, startStep);
 }
 

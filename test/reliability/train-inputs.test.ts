@@ -1,6 +1,6 @@
 // What train trusts: a checkpoint's trainer state must add up before --resume believes it (a forged
 // trainer.step would otherwise report a finished run).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -42,4 +42,26 @@ describe('--resume checks the trainer state', () => {
     expect(r).toMatchObject({ steps: 6, stopped: false });
     expect(readFileSync(join(o.out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(6);
   });
+});
+
+describe('--resume checks the data by content', () => {
+  it('refuses a shard replaced under the same name; with the original data it resumes', async () => {
+    const o = opts('data-changed');
+    await trainClip({ ...o, stopAfterStep: 1 });
+    const shard = join(data, '000000.tar');
+    const original = readFileSync(shard);
+    copyFileSync(shard, join(root, 'original.tar'));
+    const w = new ShardWriter({ dir: join(root, 'other'), shardSize: 16 });
+    for (let i = 0; i < 16; i++) await w.write(await syntheticSample(i + 500, { size: 32 }));
+    await w.close();
+    copyFileSync(join(root, 'other', '000000.tar'), shard);
+    try {
+      await expect(trainClip({ ...o, resume: true })).rejects.toThrow(
+        new RegExp(`^--data: ${shard.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not the shard .*data-changed was trained on \\(sha256 [0-9a-f]{12}…, was [0-9a-f]{12}…\\): resume with the original data`),
+      );
+    } finally {
+      writeFileSync(shard, original);
+    }
+    await expect(trainClip({ ...o, resume: true })).resolves.toMatchObject({ steps: 6, stopped: false });
+  }, 120_000);
 });
