@@ -34,13 +34,14 @@ export function register(program: Command): void {
         total: manifest.total,
         shards: manifest.shards.length,
         counts: manifest.counts,
-        sources: manifest.sources.map((s) => ({ name: s.name, read: s.read, eligible: s.eligible, selected: s.selected, rejected: s.rejected, duplicates: s.duplicates, corruptImages: s.corruptImages })),
+        sources: manifest.sources.map((s) => ({ name: s.name, read: s.read, eligible: s.eligible, selected: s.selected, rejected: s.rejected, duplicates: s.duplicates, nearDuplicates: s.nearDuplicates, contaminated: s.contaminated, corruptImages: s.corruptImages })),
+        removed: manifest.removed,
         resumed,
         seconds: Number(((Date.now() - t0) / 1000).toFixed(2)),
       };
       if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
       else {
-        for (const s of summary.sources) info(`${s.name}: read ${s.read}, eligible ${s.eligible}, selected ${s.selected}${Object.keys(s.rejected).length ? `, rejected ${JSON.stringify(s.rejected)}` : ''}${s.duplicates ? `, duplicates ${s.duplicates}` : ''}`);
+        for (const s of summary.sources) info(`${s.name}: read ${s.read}, eligible ${s.eligible}, selected ${s.selected}${Object.keys(s.rejected).length ? `, rejected ${JSON.stringify(s.rejected)}` : ''}${s.duplicates ? `, duplicates ${s.duplicates}` : ''}${s.nearDuplicates ? `, near duplicates ${s.nearDuplicates}` : ''}${s.contaminated ? `, evaluation copies ${s.contaminated}` : ''}`);
         process.stdout.write(`wrote ${summary.total} samples in ${summary.shards} shards to ${flags.out}${resumed ? ' (resumed)' : ''}\n`);
       }
     });

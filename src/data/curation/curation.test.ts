@@ -281,6 +281,21 @@ describe('dataset build', () => {
     await expect(buildDataset({ spec: { ...spec, filters: { dedup: { against: ['nowhere'] } } }, baseDir: root, out: join(root, 'out-x') })).rejects.toThrow(/filters\.dedup\.against\.0: no such evaluation set/);
   });
 
+  it('dedup against an evaluation set given as a shard directory finds the same copies, labelled by key', async () => {
+    // The evaluation images of the test above, as WebDataset shards instead of an ImageFolder ('web' is its training shard).
+    const w = new ShardWriter({ dir: join(root, 'eval-shards'), shardSize: 2 });
+    for (const i of [0, 1, 2]) await w.write({ key: `e${i}`, image: await scene(i), imageExt: 'png', caption: 'eval', meta: {} });
+    await w.close();
+    const spec: DatasetSpec = { seed: 0, shardSize: 50, sources: [{ name: 'web', path: 'web' }], filters: { dedup: { exact: false, against: ['eval-shards'] } } };
+    const out = join(root, 'out-decon-shards');
+    const r = await buildDataset({ spec, baseDir: root, out });
+    expect(r.manifest.sources[0]).toMatchObject({ contaminated: 3 * VARIANTS.length, duplicates: 0, nearDuplicates: 0 });
+    expect(r.manifest.total).toBe(22); // the 20 unrelated scenes and their two copies
+    expect(r.manifest.removed).toMatchObject({ count: 3 * VARIANTS.length, evalImages: 3 });
+    const removed = readFileSync(join(out, 'removed.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    expect(removed.map((x) => x.of.eval)).toEqual([0, 1, 2].flatMap((i) => VARIANTS.map(() => `eval-shards:e${i}`)));
+  });
+
   it('stats: per-source counts, caption and vocabulary statistics, score histogram', async () => {
     const s = await datasetStats(join(root, 'out-clip'), { bins: 4 });
     expect(s.samples).toBe(10);
@@ -313,6 +328,20 @@ describe.skipIf(!built)('cliplab dataset (built CLI)', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/cli\.yaml: sources\.0\.count/);
+  });
+
+  it('build --json and the plain summary report near duplicates and evaluation copies, not only exact ones', () => {
+    // 'web' and 'eval-folder' come from the decontamination test above: 3 eval scenes, their variants, 2 copies.
+    const y = join(root, 'decon-cli.yaml');
+    writeFileSync(y, 'seed: 0\nshardSize: 50\nsources:\n  - name: web\n    path: web\nfilters:\n  dedup:\n    near: true\n    against: [eval-folder]\n');
+    const b = spawnSync('node', [cli, '--quiet', 'dataset', 'build', y, '--out', join(root, 'out-decon-cli'), '--json'], { encoding: 'utf8' });
+    expect(b.status, b.stderr).toBe(0);
+    const summary = JSON.parse(b.stdout) as Record<string, any>;
+    expect(summary.sources[0]).toMatchObject({ duplicates: 1, nearDuplicates: 1, contaminated: 3 * VARIANTS.length });
+    expect(summary.removed).toMatchObject({ file: 'removed.jsonl', count: 3 * VARIANTS.length + 2 });
+    const plain = spawnSync('node', [cli, 'dataset', 'build', y, '--out', join(root, 'out-decon-cli-2')], { encoding: 'utf8' });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(new RegExp(`near duplicates 1, evaluation copies ${3 * VARIANTS.length}`));
   });
 
   it('dataset score: --device cuda without the CUDA provider is one line naming it; a bad --device is refused', async () => {
