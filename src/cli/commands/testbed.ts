@@ -60,7 +60,7 @@ export function register(program: Command): void {
         seconds,
         concepts: m.concepts.length,
         classes: m.classes.length,
-        sources: Object.fromEntries(m.sources.map((s) => [s.name, { samples: s.samples, concepts: s.concepts, sets: s.sets.length, misaligned: s.misaligned }])),
+        sources: Object.fromEntries(m.sources.map((s) => [s.name, { samples: s.samples, concepts: s.concepts, sets: s.sets.length, misaligned: s.misaligned, decontaminated: s.decontaminated?.length ?? 0 }])),
         eval: Object.fromEntries(m.eval.map((e) => [e.name, { classes: e.classes, images: e.images }])),
       };
       if (flags.json) {
@@ -68,7 +68,7 @@ export function register(program: Command): void {
         return;
       }
       info(`testbed: ${m.concepts.length} shared concepts, ${m.classes.length} eval classes, ${seconds.toFixed(1)} s`);
-      for (const s of m.sources) process.stdout.write(`source ${s.name}: ${s.samples} samples, ${s.concepts} concepts, ${s.misaligned} misaligned (${s.convention})\n`);
+      for (const s of m.sources) process.stdout.write(`source ${s.name}: ${s.samples} samples, ${s.concepts} concepts, ${s.misaligned} misaligned, ${s.decontaminated?.length ?? 0} left out as copies of evaluation images (${s.convention})\n`);
       for (const e of m.eval) process.stdout.write(`eval ${e.name}: ${e.images} images, ${e.classes} classes\n`);
     });
 }

@@ -1,13 +1,15 @@
 // A small testbed build: promised layout, determinism (byte-identical twice), misaligned fraction,
 // caption conventions per source, manifest round trip.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestbed, readTestbedManifest, sourceShardPaths, evalSetPath, CLASS_FAMILIES, EVAL_SETS, FAMILY_SETS, SOURCE_SPECS, TRAINING_SOURCES, type TestbedManifest } from './index.js';
 import { refKey } from './families.js';
+import { DECONTAMINATION_DISTANCE } from './build.js';
+import { ReferenceSet } from '../images/hash-sets.js';
 import { MIN_ARTWORKS_PER_FAMILY } from './icon-sets.js';
 import { readShards } from '../shards/reader.js';
 import type { ShardRecord } from '../shards/reader.js';
@@ -51,7 +53,7 @@ describe('buildTestbed (small)', () => {
     expect(m.sources.map((s) => s.name)).toEqual([...TRAINING_SOURCES]);
     for (const s of m.sources) {
       expect(s.sets.length, s.name).toBeGreaterThanOrEqual(3);
-      expect(s.samples).toBe(s.sets.reduce((a, x) => a + x.concepts, 0) * 2);
+      expect(s.samples + s.decontaminated!.length).toBe(s.sets.reduce((a, x) => a + x.concepts, 0) * 2);
       expect(readdirSync(join(dirA, s.dir)).sort()).toEqual(['000000.tar', 'sizes.json']);
       expect(JSON.parse(readFileSync(join(dirA, s.dir, 'sizes.json'), 'utf8'))).toEqual({ '000000.tar': s.samples });
     }
@@ -93,11 +95,32 @@ describe('buildTestbed (small)', () => {
       const recs = await samplesOf(dirA, manifest, s.name);
       expect(recs.length).toBe(s.samples);
       const mis = recs.filter((r) => r.meta.misaligned === true);
-      expect(mis.length).toBe(Math.round(0.25 * s.samples));
+      // of the rendered pairs, some of which may have been left out as copies of evaluation images
+      expect(Math.abs(mis.length - 0.25 * (s.samples + s.decontaminated!.length))).toBeLessThanOrEqual(s.decontaminated!.length + 0.5);
       expect(s.misaligned).toBe(mis.length);
       for (const r of mis) expect(r.meta.caption_concept).not.toBe(r.meta.concept);
       for (const r of recs) expect(new Set(['png'])).toContain(r.imageExt);
     }
+  });
+
+  it('leaves out and lists every training image within DECONTAMINATION_DISTANCE of an evaluation image', async () => {
+    const evalImages = new ReferenceSet();
+    for (const e of manifest.eval) await evalImages.addImageFolder(join(dirA, e.dir), `${e.dir}/`);
+    let left = 0;
+    for (const s of manifest.sources) {
+      const recs = await samplesOf(dirA, manifest, s.name);
+      for (const r of recs) expect(await evalImages.match(r.image, DECONTAMINATION_DISTANCE), `${s.name} ${r.key}`).toBeNull();
+      const keys = new Set(recs.map((r) => r.key));
+      for (const x of s.decontaminated!) {
+        expect(keys.has(x.key)).toBe(false);
+        expect(existsSync(join(dirA, x.eval)), x.eval).toBe(true);
+        expect(x.distance).toBeLessThanOrEqual(DECONTAMINATION_DISTANCE);
+      }
+      left += s.decontaminated!.length;
+    }
+    // Some shift sets are recolourings of training sets' artwork (emojione-monotone of emojione,
+    // fluent-emoji-high-contrast of fluent-emoji-flat): a build of real icons has copies to leave out.
+    expect(left).toBeGreaterThan(0);
   });
 
   it('draws every class of a class family from several of its sets (independent artworks), each sample naming its set', async () => {

@@ -29,8 +29,11 @@ const sourceSchema = z.object({
   /** The source's icon sets (its "photographers") and how many concepts of the build each draws. */
   sets: z.array(z.object({ set: z.string(), concepts: z.number().int() })),
   concepts: z.number().int(),
+  /** Samples written (near copies of evaluation images left out). */
   samples: z.number().int(),
   misaligned: z.number().int(),
+  /** Samples left out as near copies of an evaluation image (`eval/<set>/<class>/<n>.png`); absent in older builds. */
+  decontaminated: z.array(z.object({ key: z.string(), eval: z.string(), distance: z.number().int() })).optional(),
   shards: z.array(shardSchema),
 });
 
