@@ -3,30 +3,20 @@
 // Each stage lives in its own module; this file wires them and records what was done.
 import type { LoadedResult } from '../eval/result.js';
 import { packageVersion } from '../util/assets.js';
+import { validateAgainst } from '../util/options.js';
 import type { BaselineSpec } from './baseline.js';
 import { baselineDesignsHint, fitBaseline } from './baseline-fit.js';
 import { analyzeDilution, mixingCurves } from './dilution.js';
 import { designRecords, modelRecords } from './effective-robustness.js';
 import { type AnalysisContext, fitDesignLines } from './lines.js';
+import { ANALYZE_OPTIONS, type AnalyzeOptions } from './options.js';
+export type { AnalyzeOptions } from './options.js';
 import type { Robustness } from './robustness-types.js';
 import { analyzeSizeScaling } from './size-scaling.js';
 import { AVERAGE, buildStudy, type Study } from './study.js';
-import { type Transform, type TransformName, getTransform } from './transform.js';
+import { type Transform, getTransform } from './transform.js';
 
 
-export interface AnalyzeOptions {
-  reference?: string;
-  /** Class subset to analyze when results cover several (see `classesKey`). */
-  classes?: string;
-  transform?: TransformName;
-  baseline?: BaselineSpec;
-  seed?: number;
-  /** Bootstrap resamples (default 1000). */
-  resamples?: number;
-  /** The RESULTS arguments as given, recorded for provenance and for `serve` to re-read. */
-  inputPaths?: string[];
-  samplesDir?: string;
-}
 
 function analysisNotes(t: Transform, study: Study, seed: number, resamples: number): string[] {
   return [
@@ -53,6 +43,7 @@ function referenceClasses(results: LoadedResult[], reference: string): number | 
 }
 
 export function analyze(results: LoadedResult[], opts: AnalyzeOptions = {}): Robustness {
+  validateAgainst(ANALYZE_OPTIONS, opts);
   const t = getTransform(opts.transform ?? 'probit');
   const spec: BaselineSpec = opts.baseline ?? { kind: 'default' };
   const seed = opts.seed ?? 0;

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { analyze } from './analyze.js';
 import { normalCdf } from './normal.js';
 import { writeSyntheticResults } from '../../test/support/synthetic-results.js';
 
@@ -59,6 +60,14 @@ describe('cliplab analyze / report / theory', () => {
     expect(r.stderr.trim()).toBe(`cliplab: ${bad}: missing field metrics.acc1`);
     const t = cli('analyze', join(dir, 'results'), '--out', join(dir, 'out3'), '--transform', 'cloglog');
     expect(t.code).toBe(1);
-    expect(t.stderr).toMatch(/--transform: expected probit or logit/);
+    expect(t.stderr).toMatch(/--transform: expected one of probit\|logit, got 'cloglog'/);
+    for (const [flag, value, msg] of [['--resamples', '0', /--resamples: expected a positive integer, got '0'/], ['--seed', '-1', /--seed: expected an integer >= 0, got '-1'/]] as const) {
+      const x = cli('analyze', join(dir, 'results'), '--out', join(dir, 'out3'), flag, value);
+      expect(x.code).toBe(1);
+      expect(x.stderr.trim().split('\n')).toHaveLength(1);
+      expect(x.stderr).toMatch(msg);
+    }
+    // The library checks its options against the same table.
+    expect(() => analyze([], { resamples: 0.5 })).toThrow(/--resamples: expected a positive integer, got 0.5/);
   });
 });

@@ -2,55 +2,35 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { analyze } from '../../analysis/analyze.js';
-import { type BaselineSpec, parseBaselineArg } from '../../analysis/baseline.js';
-import { TRANSFORMS, type TransformName } from '../../analysis/transform.js';
+import { ANALYZE_OPTIONS } from '../../analysis/options.js';
 import { writeAnalysis } from '../../analysis/write-analysis.js';
 import { readDesignMap } from '../../eval/clip-benchmark.js';
 import { readResults } from '../../eval/result.js';
-import { InputError } from '../../util/errors.js';
 import { withDirLock } from '../../util/dir-lock.js';
 import { info, warn } from '../../util/log.js';
-
-function resolveBaselineFile(spec: BaselineSpec): BaselineSpec {
-  return spec.kind === 'file' ? { kind: 'file', file: resolve(spec.file) } : spec;
-}
+import { addOptions, optionsFromFlags } from '../options.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('analyze')
     .description('fit trend lines and effective robustness from result files; write robustness.json, CSV, Markdown, plots')
-    .argument('<results...>', 'result JSON files or directories of them (searched recursively)')
+    .argument('<results...>', 'result JSON files or directories of them (searched recursively)');
+  addOptions(cmd, ANALYZE_OPTIONS)
     .requiredOption('--out <dir>', 'output directory')
-    .option('--reference <name>', 'reference dataset (default: the flagged or the suite’s reference)')
     .option('--design-map <file>', 'JSON/YAML: model (or CLIP_benchmark pretrained) → design or {design, design_info, samples_seen, seed}, for results that name no design')
-    .option('--classes <id>', 'class subset to analyze when results cover several (default: the baseline’s)')
-    .option('--transform <t>', 'probit or logit', 'probit')
-    .option('--baseline <designs|file>', 'designs (comma-separated) or a file of (reference, shift) accuracy pairs or lines')
-    .option('--seed <s>', 'bootstrap seed', '0')
-    .option('--resamples <b>', 'bootstrap resamples', '1000')
     .option('--samples <dir>', 'folder of sample images per source (samples/<source>/<name>.png + .txt) for the report')
     .option('--no-png', 'SVG plots only')
     .option('--json', 'print robustness.json to stdout')
     .action((paths: string[], o: Record<string, string | boolean | undefined>) =>
       // Held from the start: a second writer is refused before the analysis runs, not after.
       withDirLock(o.out as string, 'analyze', async () => {
-        const transform = o.transform as string;
-        if (!TRANSFORMS.includes(transform as TransformName)) throw new InputError('--transform', `expected probit or logit, got "${transform}"`);
-        const seed = Number(o.seed);
-        if (!Number.isInteger(seed)) throw new InputError('--seed', `not an integer: ${String(o.seed)}`);
-        const resamples = Number(o.resamples);
-        if (!Number.isInteger(resamples) || resamples < 1) throw new InputError('--resamples', `not a positive integer: ${String(o.resamples)}`);
+        const options = optionsFromFlags(ANALYZE_OPTIONS, o);
         const designMap = o.designMap === undefined ? undefined : readDesignMap(o.designMap as string);
         const results = readResults(paths, { onSkip: (f, why) => info(`skipping ${f}: ${why}`), designMap });
         const unused = designMap ? [...designMap.entries.keys()].filter((k) => !designMap.used.has(k)) : [];
         if (unused.length) warn(`${designMap!.file}: no result matched ${unused.join(', ')}`);
         const r = analyze(results, {
-          reference: o.reference as string | undefined,
-          classes: o.classes as string | undefined,
-          transform: transform as TransformName,
-          baseline: resolveBaselineFile(parseBaselineArg(o.baseline as string | undefined)),
-          seed,
-          resamples,
+          ...options,
           inputPaths: paths.map((p) => resolve(p)),
           samplesDir: o.samples === undefined ? undefined : resolve(o.samples as string),
         });
