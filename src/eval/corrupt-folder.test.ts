@@ -40,6 +40,17 @@ describe('corruptFolder', () => {
     expect(existsSync(join(root, 'a', 'fog'))).toBe(false);
   });
 
+  it("reads a transparent image as ImageNet-C's maker does (convert('RGB'): its stored colours, not flattened on white)", async () => {
+    const dir = join(root, 'clear');
+    mkdirSync(join(dir, 'fox'), { recursive: true });
+    await sharp({ create: { width: 240, height: 240, channels: 4, background: { r: 210, g: 20, b: 20, alpha: 0 } } }).png().toFile(join(dir, 'fox', 'a.png'));
+    await corruptFolder({ input: dir, out: join(root, 'clear-out'), corruptions: ['contrast'], severities: [1], format: 'png' });
+    const { data } = await sharp(join(root, 'clear-out', 'contrast', '1', 'fox', 'a.png')).raw().toBuffer({ resolveWithObject: true });
+    // Contrast keeps a uniform image uniform (within rounding): red stays red, where white would stay white.
+    const [r, g, b] = data.subarray(0, 3);
+    expect(Math.abs(r! - 210) <= 1 && Math.abs(g! - 20) <= 1 && Math.abs(b! - 20) <= 1, `${r},${g},${b}`).toBe(true);
+  });
+
   it('names an unknown corruption; parses severity lists', async () => {
     await expect(corruptFolder({ input: join(root, 'in'), out: join(root, 'x'), corruptions: ['smog'] })).rejects.toThrow(/unknown corruption 'smog'/);
     expect(parseSeverities('1-5')).toEqual([1, 2, 3, 4, 5]);

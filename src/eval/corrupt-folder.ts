@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
+import { toRgb } from '../data/images/alpha.js';
 import { corruptImage, CORRUPTION_NAMES, type CorruptOptions } from '../data/images/corruptions/index.js';
 import { pillowResize } from '../data/images/corruptions/filters.js';
 import { withDirLock } from '../util/dir-lock.js';
@@ -57,9 +58,11 @@ export function prepareCrop(rgb: Uint8Array, w: number, h: number, size: number)
   return { rgb: out, w: size, h: size };
 }
 
+/** RGB as ImageNet-C's maker loads it (torchvision's loader: Pillow's convert('RGB'), transparency dropped). */
 async function decodeRgb(file: string): Promise<{ rgb: Uint8Array; w: number; h: number }> {
-  const { data, info } = await sharp(await readFile(file), { failOn: 'error' }).flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), w: info.width, h: info.height };
+  const { data, info } = await sharp(await readFile(file), { failOn: 'error' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const raw = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return { rgb: toRgb(raw, info.channels, info.width * info.height, 'drop'), w: info.width, h: info.height };
 }
 
 function imageSeed(seed: number, key: string): bigint {

@@ -194,8 +194,8 @@ export async function transformToRgb(bytes: Uint8Array, opts: TransformOptions, 
  * converts at load time, before any resize). Costs a full decode, for transparent images only.
  */
 async function largeInput(bytes: Uint8Array, input: SharpOptions, alpha: AlphaMode): Promise<Sharp> {
-  const meta = await sharp(bytes, input).metadata();
-  if (!meta.hasAlpha) return sharp(bytes, input);
+  const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8; // no alpha: spare the header read (ImageNet is all JPEG)
+  if (jpeg || !(await sharp(bytes, input).metadata()).hasAlpha) return sharp(bytes, input);
   const { data, info } = await sharp(bytes, input).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const rgb = toRgb(data, info.channels, info.width * info.height, alpha);
   return sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 }, limitInputPixels: input.limitInputPixels });
