@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset } from '../../src/data/curation/build.js';
+import { scoreDataset } from '../../src/data/curation/score-dataset.js';
+import type { ClipScorer } from '../../src/data/curation/clip-score.js';
 import { validateSpec } from '../../src/data/curation/spec.js';
 import { brokenImage } from '../../src/data/images/header.js';
 import { readShards } from '../../src/data/shards/reader.js';
@@ -78,6 +80,8 @@ describe('a rerun checks its input shards by content', () => {
     const done = join(root, 'rerun-done');
     const first = await buildDataset({ spec, baseDir: root, out: done });
     expect((await buildDataset({ spec, baseDir: root, out: done })).resumed).toBe(true);
+    const seed1 = validateSpec({ seed: 1, shardSize: 2, sources: [{ name: 'a', path: 'rerun-src' }] }, 'spec');
+    await expect(buildDataset({ spec: seed1, baseDir: root, out: done })).rejects.toThrow(`${done}: holds a dataset built from another spec (use --overwrite or another --out)`);
     const half = join(root, 'rerun-half');
     await expect(buildDataset({ spec, baseDir: root, out: half, onShard: () => { throw new Error('stop'); } })).rejects.toThrow('stop');
 
@@ -89,5 +93,29 @@ describe('a rerun checks its input shards by content', () => {
     const again = await buildDataset({ spec, baseDir: root, out: done, overwrite: true });
     expect(again.manifest.specHash).not.toBe(first.manifest.specHash);
     expect(again.manifest.inputs.map((d) => d.path)).toEqual([join(input, '000000.tar'), join(input, '000001.tar')]);
+  });
+});
+
+describe('dataset score reruns check the shards by content', () => {
+  it('a shard replaced under the same name is scored again, not served its old scores', async () => {
+    const input = join(root, 'score-src');
+    const write = async (offset: number) => {
+      const w = new ShardWriter({ dir: input, shardSize: 4 });
+      for (let i = 0; i < 8; i++) await w.write(await syntheticSample(i + offset, { size: 16 }));
+      await w.close();
+    };
+    await write(0);
+    let calls = 0;
+    const stub: ClipScorer = { imageSize: 4, contextLength: 8, score: async ({ n }) => (calls++, new Float32Array(n).fill(0.5)) };
+    const spec = validateSpec({ seed: 0, sources: [{ name: 'a', path: 'score-src' }], filters: { clipScore: { checkpoint: 'stub', threshold: 0.1, scores: 'scores' } } }, 'spec');
+    const o = { spec, baseDir: root, clipScorerFactory: async () => stub };
+    expect(await scoreDataset(o)).toMatchObject({ shards: 2, scored: 2, skipped: 0 });
+    expect(await scoreDataset(o)).toMatchObject({ scored: 0, skipped: 2 });
+    await write(0); // rewritten, same bytes: still the same content
+    expect(await scoreDataset(o)).toMatchObject({ scored: 0, skipped: 2 });
+    await write(200); // same names, other samples
+    const before = calls;
+    expect(await scoreDataset(o)).toMatchObject({ scored: 2, skipped: 0 });
+    expect(calls).toBeGreaterThan(before);
   });
 });

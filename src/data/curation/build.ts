@@ -208,7 +208,10 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
   if (!p) {
     const captionOk = await openCaptionFilter(spec.filters?.caption, o.baseDir);
     const scores = await scoreSetup(spec, o.baseDir, where, join(work, 'scores'), o.clipScorerFactory, o.signal);
-    if (scores) await fsp.mkdir(scores.dir, { recursive: true });
+    if (scores) {
+      await fsp.mkdir(scores.dir, { recursive: true });
+      for (const d of inputs) scores.digests.set(d.path, d.sha256);
+    }
     p = await planBuild({ spec, baseDir: o.baseDir, where, signal: o.signal }, shardLists, specHash, work, captionOk, scores);
     await writeJsonAtomic(join(work, 'plan.json'), p);
   }

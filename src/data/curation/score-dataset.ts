@@ -34,7 +34,7 @@ export async function scoreSetup(spec: DatasetSpec, baseDir: string, where: stri
   });
   const filters = createHash('sha256').update(stableJson(spec.filters?.caption ?? null)).digest('hex').slice(0, 16);
   const captionOk = await openCaptionFilter(spec.filters?.caption, baseDir);
-  return { dir, model, filters, captionOk, batchSize: clipScoreFilter(clip).batchSize, baseDir, scorer, signal };
+  return { dir, model, filters, captionOk, batchSize: clipScoreFilter(clip).batchSize, baseDir, scorer, signal, digests: new Map() };
 }
 
 export interface ScoreOptions {
@@ -73,7 +73,7 @@ export async function scoreDataset(o: ScoreOptions): Promise<ScoreSummary> {
     try {
       for (const shard of mine) {
         if (o.signal?.aborted) break;
-        const have = readScoreFile(s, shard);
+        const have = await readScoreFile(s, shard);
         const f = have ?? (await scoreShard(s, shard));
         summary[have ? 'skipped' : 'scored']++;
         summary.samples += f.keys.length;

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import { digestFiles } from '../../util/content-hash.js';
 import { readShard } from '../shards/reader.js';
 import { scoreItems, type ClipScorer, type ScoreItem } from './clip-score.js';
 import type { CaptionFilter } from './filters.js';
@@ -19,6 +20,8 @@ export interface ScoreFile {
   filters: string;
   /** The input shard, relative to the spec's directory. */
   shard: string;
+  /** sha256 of the shard's bytes when it was scored: a shard replaced under the same name is scored again. */
+  shard_sha256: string;
   keys: string[];
   /** Cosine similarity (float32), null where the image does not decode. */
   scores: (number | null)[];
@@ -46,6 +49,15 @@ export interface ScoreSetup {
   baseDir: string;
   scorer: LazyScorer;
   signal?: AbortSignal;
+  /** Shard path → sha256, filled as shards are hashed (a build passes the hashes it already has). */
+  digests: Map<string, string>;
+}
+
+/** The shard's sha256 (hashed once per setup). */
+async function shardSha256(s: ScoreSetup, shard: string): Promise<string> {
+  let h = s.digests.get(shard);
+  if (h === undefined) s.digests.set(shard, (h = (await digestFiles([shard]))[0]!.sha256));
+  return h;
 }
 
 export function scoreFilePath(dir: string, relShard: string): string {
@@ -53,8 +65,8 @@ export function scoreFilePath(dir: string, relShard: string): string {
   return join(dir, `${basename(relShard).replace(/\.tar$/, '')}-${h}.json`);
 }
 
-/** The shard's score file if it exists and was computed under this setup; else null. */
-export function readScoreFile(s: ScoreSetup, shard: string): ScoreFile | null {
+/** The shard's score file if it exists and was computed under this setup from these bytes; else null. */
+export async function readScoreFile(s: ScoreSetup, shard: string): Promise<ScoreFile | null> {
   const rel = relative(s.baseDir, shard);
   const path = scoreFilePath(s.dir, rel);
   if (!existsSync(path)) return null;
@@ -64,7 +76,7 @@ export function readScoreFile(s: ScoreSetup, shard: string): ScoreFile | null {
   } catch {
     return null; // a torn or foreign file: score again
   }
-  const ok = f.version === 1 && f.model === s.model && f.filters === s.filters && f.shard === rel && Array.isArray(f.keys) && Array.isArray(f.scores) && f.keys.length === f.scores.length;
+  const ok = f.version === 1 && f.model === s.model && f.filters === s.filters && f.shard === rel && f.shard_sha256 === (await shardSha256(s, shard)) && Array.isArray(f.keys) && Array.isArray(f.scores) && f.keys.length === f.scores.length;
   return ok ? f : null;
 }
 
@@ -87,14 +99,14 @@ export async function scoreShard(s: ScoreSetup, shard: string): Promise<ScoreFil
     if (batch.length >= s.batchSize) await flush();
   }
   await flush();
-  const f: ScoreFile = { version: 1, model: s.model, filters: s.filters, shard: relative(s.baseDir, shard), keys, scores };
+  const f: ScoreFile = { version: 1, model: s.model, filters: s.filters, shard: relative(s.baseDir, shard), shard_sha256: await shardSha256(s, shard), keys, scores };
   if (!s.signal?.aborted) await writeFileAtomic(scoreFilePath(s.dir, f.shard), JSON.stringify(f) + '\n');
   return f;
 }
 
 /** Key → score (NaN: image does not decode) for one shard, from its file or scored now. */
 export async function shardScores(s: ScoreSetup, shard: string): Promise<Map<string, number>> {
-  const f = readScoreFile(s, shard) ?? (await scoreShard(s, shard));
+  const f = (await readScoreFile(s, shard)) ?? (await scoreShard(s, shard));
   const m = new Map<string, number>();
   f.keys.forEach((k, i) => m.set(k, f.scores[i] ?? NaN));
   return m;
