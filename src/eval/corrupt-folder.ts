@@ -10,6 +10,7 @@ import { toRgb } from '../data/images/alpha.js';
 import { corruptImage, CORRUPTION_NAMES, type CorruptOptions } from '../data/images/corruptions/index.js';
 import { pillowResize } from '../data/images/corruptions/filters.js';
 import { withDirLock } from '../util/dir-lock.js';
+import { checkCorruptInput } from './corrupt-inputs.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Rng } from '../util/rng.js';
@@ -82,6 +83,7 @@ async function corruptInto(o: CorruptFolderOptions): Promise<CorruptFolderResult
   const seed = o.seed ?? 0;
   const ext = o.format === 'png' ? '.png' : '.jpg';
   const folder = readImageFolder(o.input);
+  await checkCorruptInput(o.out, folder.root, folder.samples.map((x) => x.file));
   const opts: CorruptOptions = {};
   if (o.frostDir !== undefined) {
     const files = existsSync(o.frostDir)
