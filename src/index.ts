@@ -4,6 +4,7 @@ export { buildTestbed, readTestbedManifest, type BuildTestbedOptions, type Testb
 export { ingest, type IngestOptions } from './data/ingest/ingest.js';
 export { buildDataset, readManifestSamples, type BuildOptions, type Manifest, type ManifestSample } from './data/curation/build.js';
 export { openLoader, type LoaderOptions, type Batch } from './data/loader/index.js';
+export { ALPHA_MODES, type AlphaMode } from './data/images/alpha.js';
 export { getTokenizer, type ClipTokenizer } from './data/tokenizer/index.js';
 export { loadClipModel, type LoadedModel } from './models/load.js';
 export { readSafetensors, writeSafetensors, type NamedTensor, type SafetensorsFile } from './models/safetensors.js';
