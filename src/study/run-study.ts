@@ -17,6 +17,7 @@ import { writeSourceSamples } from './samples.js';
 import { type ScheduleResult, type StudyEvent, runSchedule } from './scheduler.js';
 import type { LoadedSpec } from './spec.js';
 import { STORE_FILE, StudyStore } from './store.js';
+import { changedInput, downstream } from './stale-inputs.js';
 
 export interface RunStudyOptions {
   spec: LoadedSpec;
@@ -78,6 +79,27 @@ async function reapOrphans(store: StudyStore, ctx: JobContext, executor: Executo
   }
 }
 
+/** Finished data jobs whose source shards changed (by content) are redone, and so is everything after them. */
+async function redoChangedData(store: StudyStore, ctx: JobContext, info: (m: string) => void): Promise<void> {
+  const changed: string[] = [];
+  for (const j of ctx.plan.jobs) {
+    const rec = store.job(j.id);
+    if (j.kind !== 'data' || rec?.state !== 'done') continue;
+    const [, design, size] = j.id.split('/') as [string, string, string];
+    const shard = await changedInput(ctx.layout.data(design, size));
+    if (shard) {
+      info(`job ${j.id}: source shard ${shard} changed since it was built; redoing it and what depends on it`);
+      changed.push(j.id);
+    }
+  }
+  for (const id of downstream(ctx.plan.jobs, changed)) {
+    const rec = store.job(id);
+    if (rec?.state !== 'done') continue;
+    store.invalidate(id, 'source data changed');
+    jobWork(ctx, store.job(id)!).discard();
+  }
+}
+
 export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
   const t0 = Date.now();
   const out = resolve(o.out);
@@ -111,6 +133,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
         info(`job ${j.id}: its outputs are gone; redoing it`);
         store.invalidate(j.id, 'outputs missing');
       }
+    await redoChangedData(store, ctx, info);
     const c0 = store.counts();
     info(`study ${o.spec.spec.name ?? o.spec.where}: ${plan.designs.length} designs, ${plan.models.length} models, ${plan.jobs.length} jobs (${c0.done} already done) → ${out}`);
     const schedule = await runSchedule({ store, executor, ctx, jobs: plan.jobs, signal: o.signal, retries: o.retries, onEvent: o.onEvent });
