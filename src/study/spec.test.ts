@@ -89,6 +89,15 @@ describe('study spec', () => {
       expect(p.baseline).not.toBeNull();
     }
   });
+
+  it('the full demo gives every design five models at five sizes, so lines and the size test have power', () => {
+    const p = planStudy(readStudySpec(demoSpecPath(false)), '/tmp/demo-plan');
+    for (const d of p.designs) {
+      const models = p.models.filter((m) => m.design === d.name);
+      expect(models.length, d.name).toBeGreaterThanOrEqual(5);
+      expect(new Set(models.map((m) => m.size.name)).size, d.name).toBeGreaterThanOrEqual(5);
+    }
+  });
 });
 
 describe('analysis.reference', () => {
