@@ -1,11 +1,11 @@
 // Checks the training data before anything is built: every source exists, has shards, has at least one
 // sample that decodes, and has a known size (sizes.json, else counted by reading the shards once).
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { liveHolder } from '../util/dir-lock.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { digestFiles, type FileDigest } from '../util/content-hash.js';
 import { InputError } from '../util/errors.js';
 import { countFromSizesJson, listShards } from '../data/shards/list.js';
+import { checkFinished, checkShardEnd } from '../data/shards/complete.js';
 import { formatReadStats, newReadStats, readShards } from '../data/shards/reader.js';
 import { preprocessImage } from '../data/images/transform.js';
 
@@ -53,38 +53,6 @@ export async function checkTrainData(paths: string[], imageSize: number): Promis
     out.push({ path, shards, size: fromSizes ?? counted });
   }
   return out;
-}
-
-/**
- * Refuses a directory whose writer has not finished: one still held by a live cliplab writer, a dataset build
- * killed before its manifest (shards but no manifest.json), an ingest killed before its stats. Training on
- * such a directory would quietly use part of the data.
- */
-function checkFinished(dir: string): void {
-  const h = liveHolder(dir);
-  if (h) throw new InputError(dir, `is being written by cliplab ${h.command} (pid ${h.pid}, since ${h.since}); train on it once that finishes`);
-  if (existsSync(join(dir, '.build')) && !existsSync(join(dir, 'manifest.json')))
-    throw new InputError(dir, 'holds an unfinished dataset build (.build/ and no manifest.json): rerun the same cliplab dataset build to finish it');
-  if (existsSync(join(dir, 'cliplab', 'ingest.json')) && !existsSync(join(dir, 'cliplab', 'stats.json')))
-    throw new InputError(dir, 'holds an unfinished ingest (no cliplab/stats.json): rerun the same cliplab ingest to finish it');
-}
-
-/** The tar end-of-archive marker: two zero blocks. Every tar writer puts it (and pads to whole blocks). */
-const END_BYTES = 1024;
-
-/** Refuses a shard cut short (a copy or write that stopped): its size is not whole tar blocks, or it has no end marker. */
-function checkShardEnd(shard: string): void {
-  const fd = openSync(shard, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const truncated = (why: string): InputError => new InputError(shard, `truncated tar shard (${why}): copy or write it again`);
-    if (size < END_BYTES || size % 512 !== 0) throw truncated(`${size} bytes, not a whole number of 512-byte blocks`);
-    const tail = Buffer.alloc(END_BYTES);
-    readSync(fd, tail, 0, END_BYTES, size - END_BYTES);
-    if (tail.some((b) => b !== 0)) throw truncated('no end-of-archive marker');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 // What a dataset build lets through: an unfiltered build (no dedup, no CLIP score, nothing that decodes) leaves
 // out images that are not whole (garbage bytes, a JPEG, PNG or WebP cut short) and counts them; a good image in
 // every format passes.
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +117,20 @@ describe('dataset score reruns check the shards by content', () => {
     const before = calls;
     expect(await scoreDataset(o)).toMatchObject({ scored: 2, skipped: 0 });
     expect(calls).toBeGreaterThan(before);
+  });
+});
+
+describe('a dataset build checks that its sources are complete', () => {
+  it('refuses a half-built dataset or a shard cut short as a source, naming it', async () => {
+    const half = join(root, 'half-source');
+    const spec = validateSpec({ seed: 0, shardSize: 4, sources: [{ name: 'a', path: 'src' }] }, 'spec');
+    await expect(buildDataset({ spec, baseDir: root, out: half, onShard: () => { throw new Error('stop'); } })).rejects.toThrow('stop');
+    const fromHalf = validateSpec({ seed: 0, sources: [{ name: 'h', path: 'half-source' }] }, 'spec');
+    await expect(buildDataset({ spec: fromHalf, baseDir: root, out: join(root, 'from-half') })).rejects.toThrow(`${half}: holds an unfinished dataset build (.build/ and no manifest.json)`);
+    const cut = join(root, 'cut-source');
+    cpSync(src, cut, { recursive: true });
+    truncateSync(join(cut, '000001.tar'), 1000);
+    const fromCut = validateSpec({ seed: 0, sources: [{ name: 'c', path: 'cut-source' }] }, 'spec');
+    await expect(buildDataset({ spec: fromCut, baseDir: root, out: join(root, 'from-cut') })).rejects.toThrow(`${join(cut, '000001.tar')}: truncated tar shard (1000 bytes, not a whole number of 512-byte blocks)`);
   });
 });

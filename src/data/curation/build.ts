@@ -3,11 +3,12 @@
 // shard, resumable, and in memory that does not grow with the dataset: pass 1 (plan.ts) writes candidates
 // to disk, pass 2 (collect.ts) spools the picked samples into per-shard buckets, pass 3 (here) writes shards.
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { CliplabError, InputError } from '../../util/errors.js';
 import { withDirLock } from '../../util/dir-lock.js';
 import { digestFiles, type FileDigest } from '../../util/content-hash.js';
+import { checkFinished, checkShardEnd } from '../shards/complete.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
 import { listShards } from '../shards/list.js';
@@ -184,7 +185,13 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
   const { spec, out } = o;
   const where = o.specFile ?? 'spec';
   const shardSize = spec.shardSize ?? 1000;
+  // Inputs must be complete: no writer still at work, no half-built dataset or ingest, no shard cut short.
+  for (const s of spec.sources) {
+    const dir = resolve(o.baseDir, s.path);
+    if (existsSync(dir) && statSync(dir).isDirectory()) checkFinished(dir);
+  }
   const shardLists = await Promise.all(spec.sources.map((s) => listShards(resolve(o.baseDir, s.path))));
+  for (const l of shardLists) for (const sh of l) checkShardEnd(sh);
   const shardNames = shardLists.map((l) => l.map((s) => relative(o.baseDir, s)));
   await fsp.mkdir(out, { recursive: true });
   const manifestPath = join(out, 'manifest.json');
