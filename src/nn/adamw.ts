@@ -1,6 +1,6 @@
 // AdamW inside the graph: decoupled weight decay, bias correction, per-parameter decay mask, optional
 // global-norm gradient clipping and per-parameter clamps after the update (CLIP's logit_scale).
-import { type Graph, type Tensor, add, mul, div, sub, sqrt, sum, clip } from '../graph/index.js';
+import { type Graph, type Tensor, add, mul, div, sub, sqrt, sum, clip, equal, slice, where } from '../graph/index.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -13,6 +13,11 @@ export interface AdamWConfig {
   decays: (name: string) => boolean;
   /** Clamp these parameters to [lo, hi] after the update. */
   clamp?: Record<string, [number, number]>;
+  /**
+   * Make every parameter's update wait for all gradients, so that `<p>.next` may be written into the buffer of
+   * `<p>` itself: every other reader of a parameter (forward, backward) is then done before any update lands.
+   */
+  afterAllGradients?: boolean;
 }
 
 /** Scalars fed each step; computed on the host in float64 as PyTorch does. */
@@ -47,6 +52,21 @@ export function addAdamW(g: Graph, params: { name: string; tensor: Tensor }[], g
   let coef: Tensor | null = null;
   if (cfg.clipGradNorm !== undefined && norm) coef = clip(div(cfg.clipGradNorm, add(norm, 1e-6)), -Infinity, 1);
 
+  // With afterAllGradients, every scalar that starts a parameter's update chain (m·β1, g·(1−β1), v·β2, g·(1−β2),
+  // p·decay) gets a data dependency on one element of every gradient, with no effect on its value (NaN-safe: both
+  // branches agree). So no update starts, and none of its full-size intermediates exists, before the last gradient.
+  let k = (x: number | Tensor): number | Tensor => x;
+  if (cfg.afterAllGradients && present.length) {
+    const probe = present.map(firstElement).reduce((a, b) => add(a, b));
+    const ok = equal(probe, probe);
+    k = (x) => (typeof x === 'number' ? where(ok, g.constant(Float32Array.of(x), [], 'float32'), x) : where(ok, x, x));
+  }
+  const b1 = k(cfg.beta1);
+  const c1 = k(1 - cfg.beta1);
+  const b2 = k(cfg.beta2);
+  const c2 = k(1 - cfg.beta2);
+  const decay = k(decayFactor);
+
   g.within('adamw', () =>
     params.forEach(({ name, tensor: p }, i) => {
       let gr = grads[i];
@@ -60,9 +80,10 @@ export function addAdamW(g: Graph, params: { name: string; tensor: Tensor }[], g
         return;
       }
       if (coef) gr = mul(gr, coef);
-      const decayed = cfg.decays(name) ? mul(p, decayFactor) : p;
-      const m2 = add(mul(m, cfg.beta1), mul(gr, 1 - cfg.beta1));
-      const v2 = add(mul(v, cfg.beta2), mul(mul(gr, gr), 1 - cfg.beta2));
+      const decayed = cfg.decays(name) ? mul(p, decay) : p;
+      const m2 = add(mul(m, b1), mul(gr, c1));
+      // (1−β2)·g·g in PyTorch's addcmul order.
+      const v2 = add(mul(v, b2), mul(mul(gr, c2), gr));
       const denom = add(div(sqrt(v2), bc2Sqrt), cfg.eps);
       let p2 = sub(decayed, mul(stepSize, div(m2, denom)));
       const c = cfg.clamp?.[name];
@@ -73,4 +94,10 @@ export function addAdamW(g: Graph, params: { name: string; tensor: Tensor }[], g
     }),
   );
   return norm;
+}
+
+function firstElement(t: Tensor): Tensor {
+  let x = t;
+  for (let a = 0; a < t.rank; a++) x = slice(x, a, 0, 1);
+  return t.rank ? sum(x) : x;
 }

@@ -28,6 +28,16 @@ export interface SessionOptions {
    * machine and saves a lot on a shared one, where spinning threads steal the cores that do the work.
    */
   spinning?: boolean;
+  /**
+   * ORT's CPU arena (default on): memory freed by one run is kept for the next. Off, large buffers go back to the
+   * system after each run.
+   */
+  cpuArena?: boolean;
+  /**
+   * ORT's memory pattern (default on): after the first run, each run takes its planned peak as one block. With the
+   * arena on, that block comes on top of the chunks the first run left in the arena.
+   */
+  memoryPattern?: boolean;
 }
 
 interface Signature {
@@ -97,6 +107,8 @@ export class Session {
       so.interOpNumThreads = 1;
     }
     if (opts.optimizedModelPath) so.optimizedModelFilePath = opts.optimizedModelPath;
+    if (opts.cpuArena === false) so.enableCpuMemArena = false;
+    if (opts.memoryPattern === false) so.enableMemPattern = false;
     if (opts.spinning === false) so.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     let s: ort.InferenceSession;
     try {

@@ -61,7 +61,8 @@ describe('gradient accumulation', () => {
     const tg = buildTrainGraph(cfg, { batchSize: K * B, adamw });
     trainable = tg.trainable;
     big = await StepRunner.create(tg.graph, initialTrainState(tg, values), { threads: 1 });
-    acc = await AccumStepRunner.create(cfg, buildAccumGraphs(cfg, { batchSize: B, accumSteps: K, adamw }), K, B, values, undefined, { threads: 1 });
+    const own = new Map([...values].map(([k, v]) => [k, v.slice()])); // the runner updates its arrays in place
+    acc = await AccumStepRunner.create(cfg, buildAccumGraphs(cfg, { batchSize: B, accumSteps: K, adamw }), K, B, own, undefined, { threads: 1 });
     for (let step = 1; step <= batches.length; step++) {
       const b = batches[step - 1]!;
       const scalars = scalarFeeds(adamwScalars(adamw, 1e-3, step));

@@ -117,7 +117,7 @@ export class AccumStepRunner {
     private readonly B: number,
   ) {}
 
-  /** `values`: every parameter and buffer; `moments` (resume) default to zero. */
+  /** `values`: every parameter and buffer; `moments` (resume) default to zero. Takes these arrays as its state (no copy). */
   static async create(
     cfg: ClipArch, ag: AccumGraphs, K: number, B: number,
     values: Map<string, Float32Array>, moments: Map<string, Float32Array> | undefined, opts: SessionOptions = {},
@@ -126,7 +126,7 @@ export class AccumStepRunner {
     const put = (name: string, shape: number[], v?: Float32Array) => {
       const n = shape.reduce((a, b) => a * b, 1);
       if (v && v.length !== n) throw new RuntimeError(`initial value for '${name}' has ${v.length} values, shape [${shape}] needs ${n}`);
-      state.set(name, { data: v ? Float32Array.from(v) : new Float32Array(n), shape });
+      state.set(name, { data: v ?? new Float32Array(n), shape });
     };
     const shapes = new Map(ag.ps.specs.map((s) => [s.name, s.shape]));
     for (const name of [...ag.trainable, ...ag.buffers]) {

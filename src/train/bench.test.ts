@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { ShardWriter } from '../data/shards/writer.js';
 import { syntheticSample } from '../data/shards/synthetic.js';
 import { benchTrain } from './bench.js';
+import { loadModelConfig } from '../models/config.js';
+import { initClip } from '../models/clip.js';
 
 describe('bench train', () => {
   it('with --data, times as many loader-fed steps as fixed-batch ones and reports their ratio', async () => {
@@ -21,5 +23,21 @@ describe('bench train', () => {
     expect(r.data!.images_per_s).toBeGreaterThan(0);
     expect(r.data!.ratio).toBeCloseTo(r.data!.images_per_s / r.images_per_s, 2);
     await expect(benchTrain({ model: 'ViT-Nano-8-32', batchSize: 4, steps: 1, warmup: 0, data: join(dir, 'nope') })).rejects.toThrow(/nope/);
+  });
+
+  it('accounts for the memory of the step: state sizes from the model, RSS at each stage, the peak', async () => {
+    const r = await benchTrain({ model: 'RN-Tiny-64', batchSize: 2, steps: 1, warmup: 1, threads: 1, spinning: false });
+    // Counted independently: every value OpenCLIP's init gives the model (parameters and batch-norm buffers).
+    const values = [...initClip(loadModelConfig('RN-Tiny-64'), 0)];
+    const count = (keep: (n: string) => boolean) => values.filter(([n]) => keep(n)).reduce((a, [, v]) => a + v.length, 0);
+    const isBuffer = (n: string) => n.endsWith('.running_mean') || n.endsWith('.running_var');
+    const mb = (n: number) => Math.round((n * 4) / 2 ** 20 * 10) / 10;
+    const m = r.memory;
+    expect(m.weights_mb).toBe(mb(count(() => true)));
+    expect(m.adamw_moments_mb).toBe(mb(2 * count((n) => !isBuffer(n))));
+    expect(m.gradients_mb).toBe(mb(count((n) => !isBuffer(n))));
+    expect(m.batch_mb).toBe(Math.round(((2 * 3 * 64 * 64 * 4 + 2 * 32 * 8) / 2 ** 20) * 10) / 10);
+    expect(m.timeline.map((s) => s.stage)).toEqual(['start', 'graph', 'session', 'first-step', 'steps']);
+    expect(m.peak_rss_mb).toBeGreaterThanOrEqual(Math.max(...m.timeline.map((s) => s.rss_mb)));
   });
 });

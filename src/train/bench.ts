@@ -10,9 +10,10 @@ import { adamwScalars } from '../nn/adamw.js';
 import { Graph, matmul } from '../graph/index.js';
 import { Session, type Device, type HostTensor } from '../runtime/index.js';
 import { Rng } from '../util/rng.js';
-import { buildTrainGraph, initialTrainState } from './train-graph.js';
+import { TRAIN_SESSION, buildTrainGraph, initialTrainState } from './train-graph.js';
 import { trainFlops } from './flops.js';
 import { PrefetchedBatches } from './prefetch.js';
+import { MemoryTimeline, memoryAccount, type MemoryAccount } from './memory.js';
 
 export interface BenchTrainOptions {
   model: string;
@@ -23,6 +24,9 @@ export interface BenchTrainOptions {
   device?: Device;
   /** ORT intra-op spinning (default on, as ORT). */
   spinning?: boolean;
+  /** ORT's CPU arena (default on, as ORT) and memory pattern (default off, as `cliplab train`). */
+  cpuArena?: boolean;
+  memoryPattern?: boolean;
   /** Shards to alternate with the fixed batch (see the file comment); `steps` timed steps of each kind. */
   data?: string;
   /** Steps per block with `data` (default 10); the first 2 of each block are not timed. */
@@ -36,6 +40,8 @@ export interface BenchTrainResult {
   threads: number | null;
   device: Device;
   spinning: boolean;
+  cpu_arena: boolean;
+  memory_pattern: boolean;
   steps: number;
   images_per_s: number;
   /** Process CPU seconds per image (all threads): a load-independent measure of work. */
@@ -47,6 +53,8 @@ export interface BenchTrainResult {
   model_gflop_per_s: number;
   sgemm_gflop_per_s: number;
   mfu_vs_sgemm: number;
+  /** Where the memory goes (state by construction, ORT measured) and the peak RSS of the benchmark. */
+  memory: MemoryAccount;
   /** With `data`: the shards, images/s of the steps fed by the loader, and that over `images_per_s`. */
   data?: { path: string; block: number; images_per_s: number; cpu_ms_per_image: number; ratio: number; data_wait_ms_median: number };
 }
@@ -82,10 +90,19 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
   const resnet = isResNet(cfg.vision_cfg);
   const adamw = { beta1: 0.9, beta2: resnet ? 0.999 : 0.98, eps: resnet ? 1e-8 : 1e-6, weightDecay: 0.2 };
   const B = opts.batchSize;
+  const mem = new MemoryTimeline();
+  mem.mark('start');
   const t0 = performance.now();
   const tg = buildTrainGraph(cfg, { batchSize: B, adamw });
-  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, initClip(cfg, 0)), { threads: opts.threads, device: opts.device, spinning: opts.spinning });
+  let init: Map<string, Float32Array> | null = initClip(cfg, 0);
+  mem.mark('graph');
+  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, init), { threads: opts.threads, device: opts.device, spinning: opts.spinning, cpuArena: opts.cpuArena, memoryPattern: opts.memoryPattern ?? TRAIN_SESSION.memoryPattern, inPlace: true });
+  init = null;
+  mem.mark('session');
   const buildS = (performance.now() - t0) / 1000;
+  const size = (name: string) => tg.ps.specs.find((x) => x.name === name)!.shape.reduce((a, b) => a * b, 1);
+  const nParams = tg.trainable.reduce((a, p) => a + size(p), 0);
+  const nBuffers = tg.buffers.reduce((a, p) => a + size(p), 0);
 
   // A fixed random batch as in the peer benchmark: N(0,1) images; SOT, random ids, EOT, zero padding.
   const rng = new Rng(2);
@@ -100,7 +117,10 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     text[i * ctx + end] = 49407n;
   }
   const feeds: Record<string, HostTensor> = { images: { data: images, shape: [B, 3, s, s] }, text: { data: text, shape: [B, ctx] } };
-  const step = (n: number, f: Record<string, HostTensor>) => runner.step({ ...f, ...scalarFeeds(adamwScalars(adamw, 1e-3, n)) }, ['loss']);
+  const step = async (n: number, f: Record<string, HostTensor>) => {
+    await runner.step({ ...f, ...scalarFeeds(adamwScalars(adamw, 1e-3, n)) }, ['loss']);
+    if (n === 1) mem.mark('first-step');
+  };
   let n = 0;
   for (; n < opts.warmup; ) await step(++n, feeds);
   const times: number[] = [];
@@ -168,6 +188,10 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
       data_wait_ms_median: round(median(waits)),
     };
   }
+  mem.mark('steps');
+  // The runner copies the whole state in at creation and updates it in place (no spare set).
+  const state = nParams * 3 + nBuffers;
+  const memory = memoryAccount({ params: nParams, buffers: nBuffers, copiedAtCreate: state, spare: 0, batchBytes: images.byteLength + text.byteLength }, mem);
   await runner.release();
   const total = times.reduce((a, b) => a + b, 0) / 1000;
   const imagesPerS = (B * times.length) / total;
@@ -181,6 +205,8 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     threads: opts.threads ?? null,
     device: opts.device ?? 'cpu',
     spinning: opts.spinning !== false,
+    cpu_arena: opts.cpuArena !== false,
+    memory_pattern: opts.memoryPattern ?? TRAIN_SESSION.memoryPattern,
     steps: times.length,
     images_per_s: round(imagesPerS),
     cpu_ms_per_image: Math.round((cpuUs / 1000 / (B * times.length)) * 1000) / 1000,
@@ -191,6 +217,7 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     model_gflop_per_s: round(modelRate),
     sgemm_gflop_per_s: round(sgemm),
     mfu_vs_sgemm: round(modelRate / sgemm),
+    memory,
     ...(data ? { data } : {}),
   };
 }

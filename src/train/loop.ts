@@ -16,7 +16,7 @@ import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars, stateName, type AdamWConfig } from '../nn/adamw.js';
 import type { Batch, DataPosition } from '../data/loader/index.js';
 import { PrefetchedBatches } from './prefetch.js';
-import { buildTrainGraph, initialTrainState } from './train-graph.js';
+import { TRAIN_SESSION, buildTrainGraph, initialTrainState } from './train-graph.js';
 import { AccumStepRunner, buildAccumGraphs } from './accum-step.js';
 import type { ParamStore } from '../nn/params.js';
 import { expectedStateDict, NUM_BATCHES } from './state-dict.js';
@@ -155,7 +155,7 @@ interface OpenRun {
   tg: { ps: ParamStore; trainable: string[] };
   /** One session per step, or with --accum-steps the accumulating runner (features, gradients, update). */
   runner: StepRunner | AccumStepRunner;
-  /** Starting weights; after the start, only the frozen ones are read from here (the rest live in the runner). */
+  /** The frozen parameters' values (the rest live in the runner). */
   values: Map<string, Float32Array>;
   numBatches: Map<string, bigint>;
   /** Frozen parameters are plain inputs of the step graph: fed every step, never updated. */
@@ -188,10 +188,12 @@ async function openRun(plan: RunPlan): Promise<OpenRun> {
   for (const [name] of expectedStateDict(cfg).shapes) if (name.endsWith(NUM_BATCHES) && !numBatches.has(name)) numBatches.set(name, 0n);
   const frozenFeeds: Record<string, HostTensor> = {};
   for (const s of model.ps.specs) if (s.trainable && plan.frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
-  const so = { threads: params.threads ?? undefined, device: params.device, spinning: params.spinning };
+  const so = { ...TRAIN_SESSION, threads: params.threads ?? undefined, device: params.device, spinning: params.spinning };
   const runner = tg
-    ? await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), so)
+    ? await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), { ...so, inPlace: true })
     : await AccumStepRunner.create(cfg, ag!, K, params.batch_size, values, moments, so);
+  // The runner holds its own copy of everything it updates: keep only the frozen values (a whole model otherwise).
+  for (const name of [...values.keys()]) if (!(name in frozenFeeds)) values.delete(name);
   return { tg: model, runner, values, numBatches, frozenFeeds, startStep, samplesSeen, position };
 }
 

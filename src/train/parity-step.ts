@@ -50,7 +50,7 @@ export async function parityStep(
     adamw: { beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay },
     debugOutputs: true,
   });
-  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values), { threads: opts.threads });
+  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values), { threads: opts.threads, inPlace: true });
   try {
     const fetch = ['loss', 'forward.logit_scale', 'forward.image_features', 'forward.text_features', 'forward.logits_per_image', 'forward.logits_per_text', ...tg.trainable.map((p) => `grad.${p}`)];
     const out = await runner.step(

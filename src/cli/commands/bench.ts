@@ -49,6 +49,8 @@ interface TrainFlags {
   threads?: string;
   device?: string;
   spin: boolean;
+  arena: boolean;
+  memPattern?: boolean;
   data?: string;
   block?: string;
 }
@@ -64,6 +66,8 @@ function registerBenchTrain(bench: Command): void {
     .option('--threads <t>', 'intra-op threads (default: all cores)')
     .option('--device <d>', 'cpu|cuda (default cpu)')
     .option('--no-spin', 'ORT intra-op threads wait without spinning (better on a shared machine)')
+    .option('--no-arena', "ORT's CPU arena off: memory freed in a step goes back to the system")
+    .option('--mem-pattern', "ORT's memory pattern on (off in cliplab train: it adds a planned block per run on top of the arena)")
     .option('--data <shards>', "also time steps fed by cliplab train's loader from these shards, in blocks alternating with the fixed batch (same session)")
     .option('--block <n>', 'steps per block with --data (default 10; the first 2 of each are not timed)')
     .option('--json', 'print the result as JSON (the only output; accepted as every printing command does)')
@@ -76,6 +80,8 @@ function registerBenchTrain(bench: Command): void {
         threads: f.threads === undefined ? undefined : positiveInt('--threads', f.threads, 2),
         device: choiceFlag('--device', f.device, ['cpu', 'cuda'] as const, 'cpu'),
         spinning: f.spin,
+        cpuArena: f.arena,
+        memoryPattern: f.memPattern,
         data: f.data,
         block: f.block === undefined ? undefined : positiveInt('--block', f.block, 10),
       });
