@@ -189,9 +189,9 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     };
   }
   mem.mark('steps');
-  // The runner copies the whole state in at creation and updates it in place (no spare set).
-  const state = nParams * 3 + nBuffers;
-  const memory = memoryAccount({ params: nParams, buffers: nBuffers, copiedAtCreate: state, spare: 0, batchBytes: images.byteLength + text.byteLength }, mem);
+  // The runner takes the initial arrays as its state and updates them in place; the zero moments are first
+  // written by the first step.
+  const memory = memoryAccount({ params: nParams, buffers: nBuffers, copiedAtCreate: 0, firstWrittenByStep: 2 * nParams, spare: 0, batchBytes: images.byteLength + text.byteLength }, mem);
   await runner.release();
   const total = times.reduce((a, b) => a + b, 0) / 1000;
   const imagesPerS = (B * times.length) / total;

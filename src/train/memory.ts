@@ -53,7 +53,7 @@ export interface MemoryAccount {
   gradients_mb: number;
   /** Measured: RSS the session adds at creation beyond the state it copies in (model, optimized graph, constants). */
   ort_session_mb: number;
-  /** Measured: RSS growth over the first steps beyond the host copies they touch: ORT's arena (activations, gradients, update intermediates). */
+  /** Measured: RSS growth over the first steps beyond the state they write first: ORT's arena (activations, gradients, update intermediates). */
   ort_working_mb: number;
   /** ort_working_mb less the gradients: activations and other intermediates (an estimate). */
   activations_and_intermediates_mb: number;
@@ -75,14 +75,16 @@ export interface AccountInputs {
   buffers: number;
   /** State values the runner copies in at creation (written then, so resident from 'session' on). */
   copiedAtCreate: number;
-  /** State values in buffers first written by the steps (a ping-pong's spare set). */
+  /** State values in buffers first written by the steps (a ping-pong's spare set; zero moments). */
+  firstWrittenByStep: number;
+  /** State values held beyond one copy each (a ping-pong's spare set). */
   spare: number;
   batchBytes: number;
 }
 
 /** The account of a benchmark whose timeline marked 'start', 'graph' (built), 'session' (runner created) and 'steps'. */
 export function memoryAccount(x: AccountInputs, t: MemoryTimeline): MemoryAccount {
-  const working = round(t.at('steps').rss_mb - t.at('session').rss_mb - stateMb(x.spare));
+  const working = round(t.at('steps').rss_mb - t.at('session').rss_mb - stateMb(x.firstWrittenByStep));
   const grads = stateMb(x.params);
   return {
     weights_mb: stateMb(x.params + x.buffers),
