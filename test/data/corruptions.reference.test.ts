@@ -38,8 +38,14 @@ d = json.load(sys.stdin)
 w, h = d["w"], d["h"]
 x8 = np.array(d["rgb"], dtype=np.uint8).reshape(h, w, 3)
 x = x8 / 255.
-u8 = lambda a: np.uint8(np.clip(a, 0, 1) * 255).flatten().tolist()
+# Each float-valued corruption also reports 255·clip(a) before truncation (under "<key>#f"): where that lies
+# within float noise of an integer, the truncation may fall either way on another CPU or libm.
 out = {}
+cur = [None]
+def u8(a):
+    f = np.clip(a, 0, 1) * 255
+    out[cur[0] + "#f"] = f.flatten().tolist()
+    return np.uint8(f).flatten().tolist()
 def clipped_zoom(img, z):
     ch = int(np.ceil(h / z)); top = (h - ch) // 2
     img = ndimage.zoom(img[top:top + ch, top:top + ch], (z, z, 1), order=1)
@@ -53,23 +59,23 @@ def hsv_map(f):
     return o
 for s in range(1, 6):
     c = [1, 2, 3, 4, 6][s - 1]
-    out["gaussian_blur/%d" % s] = u8(ndimage.gaussian_filter(x, sigma=(c, c, 0), mode="nearest", truncate=4.0))
+    cur[0] = "gaussian_blur/%d" % s; out[cur[0]] = u8(ndimage.gaussian_filter(x, sigma=(c, c, 0), mode="nearest", truncate=4.0))
     r, a = [(3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)][s - 1]
     L = np.arange(-8, 9) if r <= 8 else np.arange(-r, r + 1); ks = 3 if r <= 8 else 5
     X, Y = np.meshgrid(L, L); disc = np.array((X ** 2 + Y ** 2) <= r ** 2, dtype=np.float64); disc /= disc.sum()
     g = np.exp(-(np.arange(ks) - (ks - 1) / 2) ** 2 / (2 * a * a)); g /= g.sum()
     k = ndimage.correlate1d(ndimage.correlate1d(disc, g, axis=0, mode="mirror"), g, axis=1, mode="mirror")
-    out["defocus_blur/%d" % s] = u8(np.stack([ndimage.correlate(x[:, :, i], k, mode="mirror") for i in range(3)], axis=2))
+    cur[0] = "defocus_blur/%d" % s; out[cur[0]] = u8(np.stack([ndimage.correlate(x[:, :, i], k, mode="mirror") for i in range(3)], axis=2))
     zs = [np.arange(1, 1.11, 0.01), np.arange(1, 1.16, 0.01), np.arange(1, 1.21, 0.02), np.arange(1, 1.26, 0.02), np.arange(1, 1.31, 0.03)][s - 1]
     acc = np.zeros_like(x)
     for z in zs: acc += clipped_zoom(x, z)
-    out["zoom_blur/%d" % s] = u8((x + acc) / (len(zs) + 1))
+    cur[0] = "zoom_blur/%d" % s; out[cur[0]] = u8((x + acc) / (len(zs) + 1))
     c = [0.4, .3, .2, .1, .05][s - 1]; m = x.mean(axis=(0, 1), keepdims=True)
-    out["contrast/%d" % s] = u8((x - m) * c + m)
+    cur[0] = "contrast/%d" % s; out[cur[0]] = u8((x - m) * c + m)
     c = [.1, .2, .3, .4, .5][s - 1]
-    out["brightness/%d" % s] = u8(hsv_map(lambda hh, ss, v: (hh, ss, min(v + c, 1))))
+    cur[0] = "brightness/%d" % s; out[cur[0]] = u8(hsv_map(lambda hh, ss, v: (hh, ss, min(v + c, 1))))
     c = [(0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)][s - 1]
-    out["saturate/%d" % s] = u8(hsv_map(lambda hh, ss, v: (hh, min(max(ss * c[0] + c[1], 0), 1), v)))
+    cur[0] = "saturate/%d" % s; out[cur[0]] = u8(hsv_map(lambda hh, ss, v: (hh, min(max(ss * c[0] + c[1], 0), 1), v)))
     c = [0.6, 0.5, 0.4, 0.3, 0.25][s - 1]
     im = Image.fromarray(x8).resize((int(w * c), int(h * c)), Image.BOX).resize((w, h), Image.BOX)
     out["pixelate/%d" % s] = np.array(im).flatten().tolist()
@@ -78,27 +84,35 @@ for s in range(1, 6):
 print(json.dumps(out))
 `;
 
-/** Largest per-value difference and the share of values that differ at all. */
-function compare(a: Uint8Array, b: number[]): { max: number; differ: number; mean: number } {
+/**
+ * Largest per-value difference, the share of values that differ at all, and (given the reference's values
+ * before truncation) how many differ although the reference is not within float noise of an integer.
+ */
+function compare(a: Uint8Array, b: number[], beforeTruncation?: number[]): { max: number; differ: number; mean: number; offBoundary: number } {
   let max = 0;
   let differ = 0;
   let sum = 0;
+  let offBoundary = 0;
   a.forEach((v, i) => {
     const d = Math.abs(v - b[i]!);
     max = Math.max(max, d);
     sum += d;
-    if (d) differ++;
+    if (!d) return;
+    differ++;
+    const f = beforeTruncation?.[i];
+    if (f === undefined || Math.abs(f - Math.round(f)) > 1e-6) offBoundary++;
   });
-  return { max, differ: differ / a.length, mean: sum / a.length };
+  return { max, differ: differ / a.length, mean: sum / a.length, offBoundary };
 }
 
 describeWith(py, 'ImageNet-C corruptions against scipy / Pillow / colorsys', () => {
-  it('match the reference formulas at every severity (to one level, in under 5% of values, where float rounding meets truncation)', async () => {
+  it('match the reference formulas at every severity (exactly, or by one level where the value sits on a truncation boundary)', async () => {
     const want = py.run<Record<string, number[]>>(SCRIPT, { w: W, h: H, rgb: Array.from(IMAGE) });
     for (const [key, ref] of Object.entries(want)) {
+      if (key.endsWith('#f')) continue;
       const [name, sev] = key.split('/') as [string, string];
       const got = await corruptImage(IMAGE, W, H, name, Number(sev), new Rng(0));
-      const c = compare(got, ref);
+      const c = compare(got, ref, want[`${key}#f`]);
       if (process.env.CORRUPTION_STATS) console.log(key, JSON.stringify(c));
       if (name === 'jpeg_compression') {
         // Same quantization tables and 4:2:0; libjpeg builds may differ in the last bit of the IDCT/upsampling.
@@ -108,7 +122,10 @@ describeWith(py, 'ImageNet-C corruptions against scipy / Pillow / colorsys', () 
         expect(c.max, key).toBe(0);
       } else {
         expect(c.max, key).toBeLessThanOrEqual(1);
-        expect(c.differ, key).toBeLessThan(0.05);
+        // Off by one only where the reference's value sits on a truncation boundary (float noise decides
+        // which way, and differs between CPUs and libms: constant regions blur to exact integers); anywhere
+        // else the values are equal.
+        expect(c.offBoundary, key).toBe(0);
       }
     }
   });
