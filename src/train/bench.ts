@@ -86,6 +86,42 @@ export async function sgemmGflops(threads?: number, device: Device = 'cpu'): Pro
 }
 
 export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainResult> {
+  const bench = await openBench(opts);
+  const { B, runner, mem } = bench;
+  let timed: Timed;
+  try {
+    const feeds = fixedBatch(bench.cfg, B);
+    const step = async (n: number, f: Record<string, HostTensor>) => {
+      await runner.step({ ...f, ...scalarFeeds(adamwScalars(bench.adamw, 1e-3, n)) }, ['loss']);
+      if (n === 1) mem.mark('first-step');
+    };
+    let n = 0;
+    for (; n < opts.warmup; ) await step(++n, feeds);
+    timed = opts.data ? await timeAlternating(opts, opts.data, bench, feeds, (f) => step(++n, f)) : await timeFixed(opts.steps, feeds, (f) => step(++n, f));
+    mem.mark('steps');
+  } finally {
+    await runner.release();
+  }
+  // The runner takes the initial arrays as its state and updates them in place; the zero moments are first
+  // written by the first step.
+  const batchBytes = B * 3 * bench.cfg.vision_cfg.image_size ** 2 * 4 + B * bench.cfg.text_cfg.context_length * 8;
+  const memory = memoryAccount({ params: bench.nParams, buffers: bench.nBuffers, copiedAtCreate: 0, firstWrittenByStep: 2 * bench.nParams, spare: 0, batchBytes }, mem);
+  return summarize(opts, bench, timed, memory, await sgemmGflops(opts.threads, opts.device));
+}
+
+interface Bench {
+  cfg: ReturnType<typeof loadModelConfig>;
+  adamw: { beta1: number; beta2: number; eps: number; weightDecay: number };
+  B: number;
+  runner: StepRunner;
+  mem: MemoryTimeline;
+  buildS: number;
+  nParams: number;
+  nBuffers: number;
+}
+
+/** The training graph, its session and initial state, with the memory timeline marked at each stage. */
+async function openBench(opts: BenchTrainOptions): Promise<Bench> {
   const cfg = loadModelConfig(opts.model);
   const resnet = isResNet(cfg.vision_cfg);
   const adamw = { beta1: 0.9, beta2: resnet ? 0.999 : 0.98, eps: resnet ? 1e-8 : 1e-6, weightDecay: 0.2 };
@@ -99,12 +135,21 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
   const runner = await StepRunner.create(tg.graph, initialTrainState(tg, init), { threads: opts.threads, device: opts.device, spinning: opts.spinning, cpuArena: opts.cpuArena, memoryPattern: opts.memoryPattern ?? TRAIN_SESSION.memoryPattern, inPlace: true });
   init = null;
   mem.mark('session');
-  const buildS = (performance.now() - t0) / 1000;
   const size = (name: string) => tg.ps.specs.find((x) => x.name === name)!.shape.reduce((a, b) => a * b, 1);
-  const nParams = tg.trainable.reduce((a, p) => a + size(p), 0);
-  const nBuffers = tg.buffers.reduce((a, p) => a + size(p), 0);
+  return {
+    cfg,
+    adamw,
+    B,
+    runner,
+    mem,
+    buildS: (performance.now() - t0) / 1000,
+    nParams: tg.trainable.reduce((a, p) => a + size(p), 0),
+    nBuffers: tg.buffers.reduce((a, p) => a + size(p), 0),
+  };
+}
 
-  // A fixed random batch as in the peer benchmark: N(0,1) images; SOT, random ids, EOT, zero padding.
+/** A fixed random batch as in the peer benchmark: N(0,1) images; SOT, random ids, EOT, zero padding. */
+function fixedBatch(cfg: Bench['cfg'], B: number): Record<string, HostTensor> {
   const rng = new Rng(2);
   const s = cfg.vision_cfg.image_size;
   const ctx = cfg.text_cfg.context_length;
@@ -116,87 +161,81 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     for (let j = 1; j < end; j++) text[i * ctx + j] = BigInt(1 + rng.int(49405));
     text[i * ctx + end] = 49407n;
   }
-  const feeds: Record<string, HostTensor> = { images: { data: images, shape: [B, 3, s, s] }, text: { data: text, shape: [B, ctx] } };
-  const step = async (n: number, f: Record<string, HostTensor>) => {
-    await runner.step({ ...f, ...scalarFeeds(adamwScalars(adamw, 1e-3, n)) }, ['loss']);
-    if (n === 1) mem.mark('first-step');
-  };
-  let n = 0;
-  for (; n < opts.warmup; ) await step(++n, feeds);
+  return { images: { data: images, shape: [B, 3, s, s] }, text: { data: text, shape: [B, ctx] } };
+}
+
+/** Wall ms of each timed fixed-batch step, their process CPU µs, and with `data` the loader-fed figures. */
+interface Timed {
+  times: number[];
+  cpuUs: number;
+  data?: BenchTrainResult['data'];
+}
+
+async function timeFixed(steps: number, feeds: Record<string, HostTensor>, step: (f: Record<string, HostTensor>) => Promise<void>): Promise<Timed> {
   const times: number[] = [];
-  let cpuUs = 0;
-  let data: BenchTrainResult['data'];
-  if (!opts.data) {
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < opts.steps; i++) {
-      const t = performance.now();
-      await step(++n, feeds);
-      times.push(performance.now() - t);
-    }
-    const cpu = process.cpuUsage(cpu0);
-    cpuUs = cpu.user + cpu.system;
-  } else {
-    // As `cliplab train` feeds its steps: the loader on its own (low-priority) thread, three batches ahead.
-    const block = opts.block ?? 10;
-    const loader = await PrefetchedBatches.open({ sources: [{ path: opts.data }], batchSize: B, imageSize: s, contextLength: ctx, seed: 0, threads: 0, prefetchBatches: 3 }, 3, { spinning: opts.spinning !== false, threads: opts.threads }).catch(
-      async (e: unknown) => {
-        await runner.release();
-        throw e;
-      },
-    );
-    const dataTimes: number[] = [];
-    const waits: number[] = [];
-    let dataCpuUs = 0;
-    try {
-      while (dataTimes.length < opts.steps || times.length < opts.steps) {
-        for (const kind of ['fixed', 'data'] as const) {
-          for (let k = 0; k < block; k++) {
-            const timed = k >= 2; // a block's first steps let the other kind's work settle
-            const c0 = process.cpuUsage();
-            const t = performance.now();
-            let f = feeds;
-            if (kind === 'data') {
-              const b = await loader.next();
-              if (!b) throw new Error(`bench train --data ${opts.data}: the loader ended`);
-              if (timed) waits.push(performance.now() - t);
-              f = { images: { data: b.images, shape: [B, 3, s, s] }, text: { data: b.text, shape: [B, ctx] } };
-            }
-            await step(++n, f);
-            if (!timed) continue;
-            const c = process.cpuUsage(c0);
-            if (kind === 'fixed') {
-              times.push(performance.now() - t);
-              cpuUs += c.user + c.system;
-            } else {
-              dataTimes.push(performance.now() - t);
-              dataCpuUs += c.user + c.system;
-            }
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    await step(feeds);
+    times.push(performance.now() - t);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { times, cpuUs: cpu.user + cpu.system };
+}
+
+/** Blocks of fixed-batch steps alternating with blocks fed as `cliplab train` feeds them, until each kind has `steps`. */
+async function timeAlternating(opts: BenchTrainOptions, path: string, bench: Bench, feeds: Record<string, HostTensor>, step: (f: Record<string, HostTensor>) => Promise<void>): Promise<Timed> {
+  const { B, cfg } = bench;
+  const s = cfg.vision_cfg.image_size;
+  const ctx = cfg.text_cfg.context_length;
+  // As `cliplab train` feeds its steps: the loader on its own (low-priority) thread, three batches ahead.
+  const block = opts.block ?? 10;
+  const loader = await PrefetchedBatches.open({ sources: [{ path }], batchSize: B, imageSize: s, contextLength: ctx, seed: 0, threads: 0, prefetchBatches: 3 }, 3, { spinning: opts.spinning !== false, threads: opts.threads });
+  const fixed = { times: [] as number[], cpuUs: 0 };
+  const fed = { times: [] as number[], cpuUs: 0 };
+  const waits: number[] = [];
+  try {
+    while (fed.times.length < opts.steps || fixed.times.length < opts.steps) {
+      for (const kind of ['fixed', 'data'] as const) {
+        for (let k = 0; k < block; k++) {
+          const timed = k >= 2; // a block's first steps let the other kind's work settle
+          const c0 = process.cpuUsage();
+          const t = performance.now();
+          let f = feeds;
+          if (kind === 'data') {
+            const b = await loader.next();
+            if (!b) throw new Error(`bench train --data ${path}: the loader ended`);
+            if (timed) waits.push(performance.now() - t);
+            f = { images: { data: b.images, shape: [B, 3, s, s] }, text: { data: b.text, shape: [B, ctx] } };
           }
+          await step(f);
+          if (!timed) continue;
+          const c = process.cpuUsage(c0);
+          const into = kind === 'fixed' ? fixed : fed;
+          into.times.push(performance.now() - t);
+          into.cpuUs += c.user + c.system;
         }
       }
-    } finally {
-      await loader.close();
     }
-    const fixedRate = (B * times.length) / (times.reduce((a, b) => a + b, 0) / 1000);
-    const dataRate = (B * dataTimes.length) / (dataTimes.reduce((a, b) => a + b, 0) / 1000);
-    data = {
-      path: opts.data,
-      block,
-      images_per_s: round(dataRate),
-      cpu_ms_per_image: Math.round((dataCpuUs / 1000 / (B * dataTimes.length)) * 1000) / 1000,
-      ratio: Math.round((dataRate / fixedRate) * 1000) / 1000,
-      data_wait_ms_median: round(median(waits)),
-    };
+  } finally {
+    await loader.close();
   }
-  mem.mark('steps');
-  // The runner takes the initial arrays as its state and updates them in place; the zero moments are first
-  // written by the first step.
-  const memory = memoryAccount({ params: nParams, buffers: nBuffers, copiedAtCreate: 0, firstWrittenByStep: 2 * nParams, spare: 0, batchBytes: images.byteLength + text.byteLength }, mem);
-  await runner.release();
+  const rate = (xs: number[]) => (B * xs.length) / (xs.reduce((a, b) => a + b, 0) / 1000);
+  const data = {
+    path,
+    block,
+    images_per_s: round(rate(fed.times)),
+    cpu_ms_per_image: Math.round((fed.cpuUs / 1000 / (B * fed.times.length)) * 1000) / 1000,
+    ratio: Math.round((rate(fed.times) / rate(fixed.times)) * 1000) / 1000,
+    data_wait_ms_median: round(median(waits)),
+  };
+  return { ...fixed, data };
+}
+
+function summarize(opts: BenchTrainOptions, bench: Bench, { times, cpuUs, data }: Timed, memory: MemoryAccount, sgemm: number): BenchTrainResult {
+  const { B, cfg } = bench;
   const total = times.reduce((a, b) => a + b, 0) / 1000;
-  const imagesPerS = (B * times.length) / total;
   const gflop = trainFlops(cfg, B) / 1e9;
-  const sgemm = await sgemmGflops(opts.threads, opts.device);
   const modelRate = gflop / (median(times) / 1000);
   return {
     bench: 'train',
@@ -208,11 +247,11 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     cpu_arena: opts.cpuArena !== false,
     memory_pattern: opts.memoryPattern ?? TRAIN_SESSION.memoryPattern,
     steps: times.length,
-    images_per_s: round(imagesPerS),
+    images_per_s: round((B * times.length) / total),
     cpu_ms_per_image: Math.round((cpuUs / 1000 / (B * times.length)) * 1000) / 1000,
     step_ms_median: round(median(times)),
     step_ms: times.map(round),
-    session_build_s: round(buildS),
+    session_build_s: round(bench.buildS),
     model_gflop_per_step: round(gflop),
     model_gflop_per_s: round(modelRate),
     sgemm_gflop_per_s: round(sgemm),
