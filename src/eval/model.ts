@@ -1,7 +1,8 @@
 // A model opened for evaluation: both encoders as ORT sessions, its head cache, and the provenance results
 // carry (run dir, weights hash, config, samples_seen / seed / design from the run's params.json / summary.json).
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { sha256File } from '../util/content-hash.js';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ClipEncoders } from '../models/encoders.js';
@@ -48,12 +49,6 @@ export interface OpenEvalModelOptions {
   device?: Device;
   /** Head cache directory; default `<weights dir>/.cliplab-cache/zeroshot-heads`; null disables caching. */
   cacheDir?: string | null;
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** The run directory of a weights file: its own dir, or the parent of `checkpoints/`. */

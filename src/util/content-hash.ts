@@ -18,7 +18,8 @@ async function identity(path: string): Promise<string> {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
-async function sha256(path: string): Promise<string> {
+/** The sha256 of a file's bytes, read as a stream; an unreadable file is an InputError naming it. */
+export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   try {
     for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
@@ -37,7 +38,7 @@ export async function digestFiles(paths: readonly string[], known: readonly File
       throw new InputError(path, `cannot read: ${e.code ?? e.message}`);
     });
     const k = byPath.get(path);
-    out.push(k && k.stat === stat ? k : { path, sha256: await sha256(path), stat: await identity(path) });
+    out.push(k && k.stat === stat ? k : { path, sha256: await sha256File(path), stat: await identity(path) });
   }
   return out;
 }

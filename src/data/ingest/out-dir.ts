@@ -1,7 +1,6 @@
 // The ingest output directory: paths kept inside --out, the run config a rerun must repeat, stale temp files,
 // which shards are done, and the assembly of cliplab/stats.json from the per-shard stats on disk.
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs.js';
@@ -41,15 +40,7 @@ export function statsName(tar: string): string {
 }
 
 /** The sha256 of a metadata file (what a rerun is checked against: content, not names). */
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  } catch (e) {
-    throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return h.digest('hex');
-}
+export { sha256File } from '../../util/content-hash.js';
 
 /**
  * Records the run config in `ingest.json`, or checks a rerun against it. Several processes of one run may
