@@ -15,7 +15,7 @@ import { Rng } from '../../src/util/rng.js';
 import { describeWith } from '../support/external.js';
 import { pythonWith } from '../support/python.js';
 
-const py = pythonWith(['scipy', 'PIL'], 'python3-scipy python3-pil');
+const py = pythonWith(['scipy', 'PIL'], 'apt-get install python3-scipy python3-pil');
 const W = 48;
 const H = 48;
 // A fixed image with edges, gradients, saturated and grey regions.

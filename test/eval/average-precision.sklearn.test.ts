@@ -5,7 +5,7 @@ import { Rng } from '../../src/util/rng.js';
 import { describeWith } from '../support/external.js';
 import { pythonWith } from '../support/python.js';
 
-const py = pythonWith(['sklearn'], 'python3-sklearn');
+const py = pythonWith(['sklearn'], 'apt-get install python3-sklearn');
 
 const SCRIPT = `
 import json, sys

@@ -6,7 +6,7 @@ import { Rng } from '../../src/util/rng.js';
 import { describeWith } from '../support/external.js';
 import { pythonWith } from '../support/python.js';
 
-const py = pythonWith(['numpy'], 'python3-numpy');
+const py = pythonWith(['numpy'], 'apt-get install python3-numpy');
 
 const SCRIPT = `
 import json, sys

@@ -12,14 +12,14 @@ export interface Python {
   run<T>(script: string, input: unknown): T;
 }
 
-/** The first Python that imports every module in `modules` (e.g. ["sklearn"]). */
-export function pythonWith(modules: string[], apt: string): Python {
+/** The first Python that imports every module in `modules` (e.g. ["sklearn"]); `install` says how to get them. */
+export function pythonWith(modules: string[], install: string): Python {
   const probe = modules.map((m) => `import ${m}`).join('; ');
   const exe = CANDIDATES.find((p) => spawnSync(p, ['-c', probe], { stdio: 'ignore' }).status === 0);
   return {
     name: `Python with ${modules.join(', ')}`,
     available: exe !== undefined,
-    why: `no python3 that imports ${modules.join(', ')} (apt-get install ${apt})`,
+    why: `no python3 that imports ${modules.join(', ')} (${install})`,
     run<T>(script: string, input: unknown): T {
       if (!exe) throw new Error(`no python3 with ${modules.join(', ')}`);
       const r = spawnSync(exe, ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 28 });

@@ -95,7 +95,7 @@ describe('alpha', () => {
   });
 });
 
-const pil = pythonWith(['PIL'], 'python3-pil');
+const pil = pythonWith(['PIL'], 'apt-get install python3-pil');
 
 describeWith(pil, "alpha: Pillow's convert('RGB') (what OpenCLIP's and torchvision's loaders do)", () => {
   it('RGBA, LA, P with a tRNS alpha table, L with a transparent value: our default gives Pillow’s bytes', async () => {
