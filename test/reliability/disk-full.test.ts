@@ -7,9 +7,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ingest } from '../../src/data/ingest/ingest.js';
 import { startTestServer, type TestServer } from '../support/ingest-server.js';
+import { describeWith } from '../support/external.js';
 import { ShardWriter } from '../../src/data/shards/writer.js';
 import { syntheticSample } from '../../src/data/shards/synthetic.js';
 
@@ -23,7 +24,7 @@ const remount = (size: string): void => {
 };
 const canMount = mount('size=4k');
 if (canMount) spawnSync('umount', [mnt]);
-else process.stderr.write('disk-full tests skipped: cannot mount a tmpfs here (needs root)\n');
+const tmpfs = { name: 'a tmpfs mount', available: canMount, why: 'cannot mount a size-limited tmpfs here (needs root; CI runs as root)' };
 
 /** Every file under `dir` (relative paths), recursively. */
 function walk(dir: string, base = dir): string[] {
@@ -44,7 +45,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe.skipIf(!canMount)('disk full (tmpfs)', () => {
+describeWith(tmpfs, 'disk full (tmpfs)', () => {
   it('ingest: one error naming the file, no temp files; after freeing space the rerun equals an uninterrupted run', async () => {
     const meta = join(root, 'meta.tsv');
     writeFileSync(meta, Array.from({ length: 24 }, (_, i) => `${server.base}/good/${i}.jpg\tpair ${i}`).join('\n') + '\n');

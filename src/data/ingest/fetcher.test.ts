@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchImage, parseRetryAfter } from './fetcher.js';
+import { describeWith } from '../../../test/support/external.js';
 
 function hasOpenssl(): boolean {
   try {
@@ -26,8 +27,12 @@ describe('fetcher', () => {
     const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', now)).toBe(5000);
   });
+});
 
-  it.skipIf(!hasOpenssl())('fails an untrusted HTTPS certificate as tls_error without retrying', async () => {
+const openssl = { name: 'openssl', available: hasOpenssl(), why: 'no openssl on PATH to make a self-signed certificate (apt-get install openssl)' };
+
+describeWith(openssl, 'fetcher over TLS', () => {
+  it('fails an untrusted HTTPS certificate as tls_error without retrying', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cliplab-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
     let hits = 0;
