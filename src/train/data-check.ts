@@ -1,8 +1,8 @@
 // Checks the training data before anything is built: every source exists, has shards, has at least one
 // sample that decodes, and has a known size (sizes.json, else counted by reading the shards once).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { digestFiles, type FileDigest } from '../util/content-hash.js';
+import { digestFiles, firstChanged, readDigests, type FileDigest } from '../util/content-hash.js';
 import { InputError } from '../util/errors.js';
 import { countFromSizesJson, listShards } from '../data/shards/list.js';
 import { checkFinished, checkShardEnd } from '../data/shards/complete.js';
@@ -60,18 +60,10 @@ export async function checkTrainData(paths: string[], imageSize: number): Promis
  * (`file`) is refused: the run would continue on other data under the same names.
  */
 export async function checkDataContent(file: string, shards: string[], resuming: boolean, run: string): Promise<FileDigest[]> {
-  let known: FileDigest[] = [];
-  try {
-    known = JSON.parse(readFileSync(file, 'utf8')) as FileDigest[];
-  } catch {
-    // a new run, or one started before the hashes were recorded
-  }
+  const known = readDigests(file); // none: a new run, or one started before the hashes were recorded
   const digests = await digestFiles(shards.map((s) => resolve(s)), known);
-  if (resuming) {
-    const before = new Map(known.map((d) => [d.path, d.sha256]));
-    const changed = digests.find((d) => before.has(d.path) && before.get(d.path) !== d.sha256);
-    if (changed)
-      throw new InputError('--data', `${changed.path} is not the shard ${run} was trained on (sha256 ${changed.sha256.slice(0, 12)}…, was ${before.get(changed.path)!.slice(0, 12)}…): resume with the original data, or train into a new --out`);
-  }
+  const changed = resuming ? firstChanged(digests, known) : null;
+  if (changed)
+    throw new InputError('--data', `${changed.file.path} is not the shard ${run} was trained on (sha256 ${changed.file.sha256.slice(0, 12)}…, was ${changed.was.slice(0, 12)}…): resume with the original data, or train into a new --out`);
   return digests;
 }

@@ -3,7 +3,7 @@
 // (device, inode, size, mtime and ctime, in nanoseconds) is unchanged since a recorded digest keeps that
 // digest without being read again. ctime cannot be set by a user, so a rewrite always shows.
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
 import { InputError } from './errors.js';
 
 export interface FileDigest {
@@ -41,4 +41,21 @@ export async function digestFiles(paths: readonly string[], known: readonly File
     out.push(k && k.stat === stat ? k : { path, sha256: await sha256File(path), stat: await identity(path) });
   }
   return out;
+}
+
+/** A digest list recorded by an earlier run (`path`, JSON), or none when there is no readable record. */
+export function readDigests(path: string): FileDigest[] {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return Array.isArray(v) ? (v as FileDigest[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The first file of `now` recorded in `before` with other content, with the sha256 it had then; or null. */
+export function firstChanged(now: readonly FileDigest[], before: readonly FileDigest[]): { file: FileDigest; was: string } | null {
+  const was = new Map(before.map((d) => [d.path, d.sha256]));
+  const file = now.find((d) => was.has(d.path) && was.get(d.path) !== d.sha256);
+  return file ? { file, was: was.get(file.path)! } : null;
 }

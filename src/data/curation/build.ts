@@ -7,7 +7,7 @@ import { existsSync, promises as fsp, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { CliplabError, InputError } from '../../util/errors.js';
 import { withDirLock } from '../../util/dir-lock.js';
-import { digestFiles, type FileDigest } from '../../util/content-hash.js';
+import { digestFiles, firstChanged, readDigests, type FileDigest } from '../../util/content-hash.js';
 import { checkFinished, checkShardEnd } from '../shards/complete.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
@@ -143,21 +143,12 @@ export async function buildDataset(o: BuildOptions): Promise<{ manifest: Manifes
   return withDirLock(o.out, 'dataset build', () => buildLocked(o));
 }
 
-function readJsonOr<T>(path: string, fallback: T): T {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    return fallback;
-  }
-}
-
 /** What differs between an existing dataset's inputs and this build's, for the refusal. */
 function changedInput(old: Manifest, spec: DatasetSpec, inputs: FileDigest[]): string {
   if (stableJson(old.spec) !== stableJson(spec)) return 'another spec';
   if (!Array.isArray(old.inputs)) return 'inputs whose content an earlier cliplab did not record';
-  const before = new Map(old.inputs.map((d) => [d.path, d.sha256]));
-  const changed = inputs.find((d) => before.has(d.path) && before.get(d.path) !== d.sha256);
-  if (changed) return `other input shards (${changed.path} has sha256 ${changed.sha256.slice(0, 12)}…, was ${before.get(changed.path)!.slice(0, 12)}…)`;
+  const changed = firstChanged(inputs, old.inputs);
+  if (changed) return `other input shards (${changed.file.path} has sha256 ${changed.file.sha256.slice(0, 12)}…, was ${changed.was.slice(0, 12)}…)`;
   return 'other input shards (the sources list other files)';
 }
 
@@ -198,7 +189,7 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
   const work = join(out, '.build');
   const old = existsSync(manifestPath) ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest) : null;
   // Content, not names: a source shard replaced under the same name makes this another build.
-  const inputs = await digestFiles(shardLists.flat(), old?.inputs ?? readJsonOr<FileDigest[]>(join(work, 'inputs.json'), []));
+  const inputs = await digestFiles(shardLists.flat(), old?.inputs ?? readDigests(join(work, 'inputs.json')));
   const specHash = createHash('sha256')
     .update(stableJson({ spec, shards: shardNames, sha256: inputs.map((d) => d.sha256) }))
     .digest('hex');
