@@ -62,7 +62,11 @@ export function logTail(file: string, lines = 6): string {
   return text.split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
 }
 
-/** Kills a process group (the job and everything it started); resolves when it is gone or after SIGKILL. */
+/**
+ * Kills a process group (the job and everything it started): SIGTERM, then SIGKILL after `graceMs`. Resolves once
+ * the group is gone (or 5 s after SIGKILL), so a job rerun at once does not meet the old process still holding
+ * its output directory's lock.
+ */
 export async function killGroup(pid: number, graceMs = 3000): Promise<void> {
   const alive = (): boolean => {
     try {
@@ -79,13 +83,14 @@ export async function killGroup(pid: number, graceMs = 3000): Promise<void> {
   }
   const t0 = Date.now();
   while (alive() && Date.now() - t0 < graceMs) await new Promise((r) => setTimeout(r, 50));
-  if (alive()) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+  if (!alive()) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    return; // gone
   }
+  const t1 = Date.now();
+  while (alive() && Date.now() - t1 < 5000) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** The in-process pool: each job is a `node bin/cliplab.js …` subprocess in its own process group. */
