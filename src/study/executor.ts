@@ -47,8 +47,11 @@ export interface Executor {
    * the handle is not this executor's or the job is gone (it is then run again).
    */
   attach?(handle: string, req: ExecRequest): Promise<ExecResult | null>;
-  /** A job the killed runner claimed but recorded no handle for: its handle if the job exists after all. */
-  recover?(req: ExecRequest, claimedAt: string): Promise<string | null>;
+  /**
+   * A job the killed runner claimed but recorded no handle for: its handle if the job exists after all. `claim.pid`
+   * is the submitting process the runner recorded (it may outlive the runner and still be submitting).
+   */
+  recover?(req: ExecRequest, claim: { at: string; pid: number | null }, info: (m: string) => void): Promise<string | null>;
 }
 
 /** `bin/cliplab.js` of this package (works from src/ under vitest and from dist/). */
@@ -132,6 +135,21 @@ export class LocalProcessExecutor implements Executor {
   async cancelAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((pid) => killGroup(pid)));
   }
+}
+
+/** Resolves once `pid` has exited, or after `ms` (then SIGKILLs it: its own timeout should have ended it). */
+export async function processGone(pid: number, ms: number): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const t0 = Date.now();
+  while (alive() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /** True when `pid` is alive and its command line mentions `marker` (so a recycled pid is left alone). */

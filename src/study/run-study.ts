@@ -64,7 +64,7 @@ async function reapOrphans(store: StudyStore, ctx: JobContext, executor: Executo
       throw new InputError(out, `job ${j.id} is ${j.handle}, started by an interrupted run; rerun with the same --executor (or cancel it there)`);
     }
     if (executor.recover && j.startedAt) {
-      const h = await executor.recover({ jobId: j.id, kind: j.kind, args: [], logFile: jobWork(ctx, j).log }, j.startedAt);
+      const h = await executor.recover({ jobId: j.id, kind: j.kind, args: [], logFile: jobWork(ctx, j).log }, { at: j.startedAt, pid: j.pid }, info);
       if (h) {
         info(`job ${j.id}: found ${h}, submitted by an interrupted run`);
         store.setHandle(j.id, h);

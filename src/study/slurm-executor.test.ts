@@ -172,6 +172,40 @@ describeWith(slurmTool(), 'study --executor slurm (real Slurm)', () => {
     expect(existsSync(join(out, 'report.html'))).toBe(true);
   });
 
+  it('a runner killed while sbatch is still submitting: the rerun waits for it, and the job runs once', { timeout: 600_000 }, async () => {
+    const out = tmp();
+    const calls = join(out, '..', `${out.split('/').pop()}.calls.jsonl`);
+    // A slow sbatch (the real one, six seconds late), so the runner is killed with a submission in flight:
+    // the job is claimed, sbatch is running, and its Slurm id is not yet in the store.
+    const slow = mkdtempSync(join(tmpdir(), 'cliplab-slow-sbatch-'));
+    const real = spawnSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(join(slow, 'sbatch'), `#!/bin/sh\ncase "$*" in *--parsable*) touch ${slow}/in-flight; sleep 6;; esac\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const env = { FAKE_CALLS: calls, PATH: `${slow}:${process.env.PATH}` };
+    const spec = variant(out, 'slurm-inflight', ['emoji-shaded']);
+    const first = startStudy(spec, out, env);
+    await until('the first sbatch started', () => existsSync(join(slow, 'in-flight')));
+    first.child.kill('SIGKILL');
+    await first.done;
+    const second = startStudy(spec, out, env);
+    const r = await second.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/waiting for the sbatch of an interrupted run/);
+    const jobs = jobsOf(out);
+    const store = new StudyStore(join(out, STORE_FILE));
+    const submissions = store.events().filter((e) => e.detail?.startsWith('submitted as slurm:'));
+    store.close();
+    for (const j of jobs) {
+      expect(j.state, j.id).toBe('done');
+      expect(submissions.filter((e) => e.jobId === j.id).length, j.id).toBe(1);
+    }
+    const outs = readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]).filter((a) => a[0] !== 'report')
+      .map((a) => a[a.indexOf('--out') + 1]);
+    expect(outs.length).toBe(new Set(outs).size);
+    expect(outs.length).toBe(jobs.length);
+    const recs = slurmRecords(out);
+    expect(recs.map((x) => x.name).sort()).toEqual(jobs.map((j) => `cliplab:slurm-inflight:${j.id}`).sort());
+  });
+
   it('a job failing on the node is retried and reported', { timeout: 600_000 }, async () => {
     const out = tmp();
     const { done } = startStudy(variant(out, 'slurm-retry', ['emoji-shaded']), out, { FAKE_FAIL_ONCE: 'emoji-shaded-s2-seed0' });

@@ -5,9 +5,9 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
-import { type ExecHooks, type ExecRequest, type ExecResult, type Executor, logTail } from './executor.js';
+import { type ExecHooks, type ExecRequest, type ExecResult, type Executor, logTail, processGone, processMatches } from './executor.js';
 import {
-  FINAL_STATES, type SlurmJobSettings, type SlurmState, cancel, finalState, jobsNamed, parseExitCode, queueStates,
+  FINAL_STATES, SLURM_COMMAND_TIMEOUT_MS, type SlurmJobSettings, type SlurmState, cancel, finalState, jobsNamed, parseExitCode, queueStates,
   sbatchArgs, shellQuote, slurmCommand, submit,
 } from './slurm.js';
 import type { JobKind } from './store.js';
@@ -94,7 +94,7 @@ export class SlurmExecutor implements Executor {
     mkdirSync(join(req.logFile, '..'), { recursive: true });
     let id: string;
     try {
-      id = await submit(sbatchArgs(this.jobName(req.jobId), req.logFile, this.o.workDir, this.o.settings(req.kind)), this.script(req));
+      id = await submit(sbatchArgs(this.jobName(req.jobId), req.logFile, this.o.workDir, this.o.settings(req.kind)), this.script(req), hooks.onStart);
     } catch (err) {
       const msg = (err as Error).message;
       return { code: null, signal: null, seconds: (Date.now() - t0) / 1000, tail: msg, reason: msg };
@@ -112,9 +112,16 @@ export class SlurmExecutor implements Executor {
     return this.wait(id, req);
   }
 
-  /** A job a killed runner submitted between sbatch and recording its id: found by name, directory and time. */
-  async recover(req: ExecRequest, claimedAt: string): Promise<string | null> {
-    const since = Date.parse(claimedAt) - 5000;
+  /**
+   * A job a killed runner submitted between sbatch and recording its id: found by name, directory and time. When
+   * that runner's sbatch is still running, the job may not exist yet: wait for sbatch to end first.
+   */
+  async recover(req: ExecRequest, claim: { at: string; pid: number | null }, info: (m: string) => void): Promise<string | null> {
+    if (claim.pid !== null && processMatches(claim.pid, `--chdir=${this.o.workDir}`)) {
+      info(`job ${req.jobId}: waiting for the sbatch of an interrupted run (pid ${claim.pid}) to finish submitting`);
+      await processGone(claim.pid, SLURM_COMMAND_TIMEOUT_MS + 5000);
+    }
+    const since = Date.parse(claim.at) - 5000;
     const found = (await jobsNamed(this.jobName(req.jobId))).find((s) => this.ours(s, req) && (!s.submit || Date.parse(s.submit) >= since));
     return found ? `slurm:${found.id}` : null;
   }

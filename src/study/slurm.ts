@@ -44,14 +44,18 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs a Slurm command; a missing binary reads as exit 127. */
-export function slurmCommand(cmd: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+/** How long a Slurm command may take before it is killed (a submission in flight ends by then). */
+export const SLURM_COMMAND_TIMEOUT_MS = 60_000;
+
+/** Runs a Slurm command; a missing binary reads as exit 127. `onSpawn` gets its pid. */
+export function slurmCommand(cmd: string, args: string[], onSpawn?: (pid: number) => void): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { timeout: SLURM_COMMAND_TIMEOUT_MS, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
       const code = e ? (typeof e.code === 'number' ? e.code : e.code === 'ENOENT' ? 127 : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) || (e && code === 127 ? `${cmd}: not found on PATH` : '') });
     });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
   });
 }
 
@@ -70,9 +74,12 @@ export function sbatchArgs(name: string, logFile: string, workDir: string, s: Sl
   return a;
 }
 
-/** Submits `script`; returns the job id, or throws with sbatch's own message. */
-export async function submit(args: string[], script: string): Promise<string> {
-  const r = await slurmCommand('sbatch', [...args, script]);
+/**
+ * Submits `script`; returns the job id, or throws with sbatch's own message. `onSpawn` gets sbatch's pid: a
+ * runner killed mid-submission leaves sbatch running, and the next runner waits for it before looking the job up.
+ */
+export async function submit(args: string[], script: string, onSpawn?: (pid: number) => void): Promise<string> {
+  const r = await slurmCommand('sbatch', [...args, script], onSpawn);
   const id = r.stdout.trim().split(';')[0]!;
   if (r.code !== 0 || !/^\d+$/.test(id)) {
     const why = (r.stderr.trim().split('\n').pop() ?? '') || `exit ${r.code}`;
