@@ -106,6 +106,18 @@ describeWith(openclipPeer(), 'train --engine openclip (OpenCLIP v2.20 trainer, C
     expect(existsSync(join(out, 'params.json'))).toBe(false);
   });
 
+  it("trains a config with a short text context on OpenCLIP's unmodified trainer (v2.20 tokenizes to 77 on its own)", { timeout: 600_000 }, () => {
+    const run = join(root, 'short-context');
+    const r = cliplab([
+      'train', '--engine', 'openclip', '--python', '/usr/bin/python3', '--data', join(tb, 'sources', 'emoji-flat'), '--model', 'ViT-Nano-8-32',
+      '--out', run, '--samples', '64', '--batch-size', '16', '--precision', 'fp32', '--threads', '1', '--json',
+    ]);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!).command.argv).toContain('training.main');
+    expect(loadModelConfig('ViT-Nano-8-32').text_cfg.context_length).not.toBe(77);
+    expect(JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'))).toMatchObject({ engine: 'openclip', samples_seen: 64, steps: 4 });
+  });
+
   it("trains with 2 processes (torchrun, gloo), imports the checkpoint, and cliplab eval counts what OpenCLIP's zero-shot counts", { timeout: 900_000 }, () => {
     const run = join(root, 'run');
     const r = cliplab([

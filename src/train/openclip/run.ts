@@ -49,13 +49,26 @@ export interface OpenClipResult {
   model: string | null;
 }
 
-// Written beside the model configs it registers: OpenCLIP has no flag for a config outside its package.
+// Written beside the model configs it registers: OpenCLIP has no flag for a config outside its package. The
+// registered configs are cliplab's, often with a text context shorter than 77, which OpenCLIP's trainer before
+// v2.23 ignores (its get_tokenizer pads every caption to 77 and the first step dies on a shape mismatch).
 const LAUNCHER = `# Written by \`cliplab train --engine openclip\`: registers the model configs in model_configs/ beside
 # this file with OpenCLIP (open_clip.add_model_config), then runs the trainer named by the first argument (a
 # module such as training.main, or a script path) as __main__ with the remaining arguments.
-import os, runpy, sys
+import functools, os, runpy, sys
 import open_clip
+import open_clip.factory
 open_clip.add_model_config(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'model_configs'))
+# OpenCLIP before v2.23 tokenizes to 77 tokens whatever text_cfg.context_length says (its get_tokenizer returns
+# the bare tokenize function); v2.23 reads the config. Give an older trainer the newer behaviour. Newer releases
+# return a tokenizer object, and models with 77 or an HF tokenizer keep theirs.
+_get_tokenizer = open_clip.factory.get_tokenizer
+@functools.wraps(_get_tokenizer)
+def get_tokenizer(model_name, *args, **kwargs):
+    tok = _get_tokenizer(model_name, *args, **kwargs)
+    ctx = (open_clip.get_model_config(model_name) or {}).get('text_cfg', {}).get('context_length', 77)
+    return functools.partial(open_clip.tokenize, context_length=ctx) if tok is open_clip.tokenize and ctx != 77 else tok
+open_clip.factory.get_tokenizer = open_clip.get_tokenizer = get_tokenizer
 entry = sys.argv[1]
 sys.argv = [entry] + sys.argv[2:]
 if entry.endswith('.py'):
