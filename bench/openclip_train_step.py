@@ -28,7 +28,7 @@ def rss_mb(kind):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--model', default='ViT-Tiny-8-64')
+    ap.add_argument('--model', default='ViT-Tiny-8-64', help='an OpenCLIP model name or a config .json file')
     ap.add_argument('--batch-size', type=int, default=128)
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--warmup', type=int, default=2)
@@ -38,6 +38,10 @@ def main():
     torch.set_num_threads(a.threads)
     import open_clip
     from open_clip.loss import ClipLoss
+    if a.model.endswith('.json'):
+        # A config file (such as cliplab's assets/model-configs/RN-Tiny-64.json): registered under its file stem.
+        open_clip.add_model_config(a.model)
+        a.model = os.path.splitext(os.path.basename(a.model))[0]
 
     torch.manual_seed(0)
     rss0 = rss_mb('VmRSS')

@@ -2,7 +2,6 @@
 import type { Tensor } from './graph.js';
 import { add, mul, div, erf, sigmoid, sqrt, maximum } from './ops/elementwise.js';
 import { sum, mean } from './ops/reduce.js';
-import { reshape } from './ops/shape.js';
 
 /** Exact GELU: x * Φ(x), written as x·0.5·(1 + erf(x / √2)) — the form ORT's GeluFusion recognizes. */
 export function gelu(x: Tensor): Tensor {
@@ -18,13 +17,4 @@ export function quickGelu(x: Tensor): Tensor {
 export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
   const norm = sqrt(sum(mul(x, x), [-1], true));
   return div(x, maximum(norm, eps));
-}
-
-/** Mean over non-overlapping k×k windows of an NCHW tensor with static H, W (nn.AvgPool2d(k) with stride k). */
-export function avgPool2d(x: Tensor, k: number): Tensor {
-  if (k === 1) return x;
-  const [n, c, h, w] = x.shape as [number | string, number, number, number];
-  void n;
-  const r = reshape(x, [0, c, h / k, k, w / k, k]);
-  return mean(r, [3, 5]);
 }

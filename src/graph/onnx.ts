@@ -76,6 +76,16 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
       }
       return name;
     },
+    float32s(values) {
+      const key = `f32:${values.join(',')}`;
+      let name = constCache.get(key);
+      if (!name) {
+        name = `_c${constCache.size}`;
+        constCache.set(key, name);
+        initializers.push({ name, dataType: ELEM.float32, dims: [values.length], rawData: bytesOf(Float32Array.from(values)) });
+      }
+      return name;
+    },
     scalar(value, dtype) {
       const key = `${dtype}:${value}`;
       let name = constCache.get(key);

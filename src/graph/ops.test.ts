@@ -74,6 +74,8 @@ const gradCases: Record<string, GradCase> = {
       return G.add(y, G.reshape(G.add(G.mul(mean, 0.7), G.mul(variance, -1.3)), [1, 3, 1, 1]));
     },
   },
+  avg_pool2d: { inputs: [{ shape: [2, 3, 4, 6] }], f: ([x]) => G.avgPool2d(x!, 2) },
+  upsample_nearest2d: { inputs: [{ shape: [1, 2, 2, 3] }], f: ([x]) => G.upsampleNearest2d(x!, 3) },
   conv_transpose2d: {
     inputs: [{ shape: [1, 3, 3, 3] }, { shape: [3, 2, 3, 3] }],
     f: ([g, w]) => g!.graph.apply('conv_transpose2d', [g!, w!], { strides: [2, 2], pads: [1, 1], dilations: [1, 1], outputPadding: [0, 0] })[0]!,
@@ -125,7 +127,17 @@ describe('VJPs match finite differences', () => {
 const extraGradCases: Record<string, GradCase> = {
   'matmul, both batched': { inputs: [{ shape: [2, 3, 4] }, { shape: [2, 4, 2] }], f: ([a, b]) => G.matmul(a!, b!) },
   'matmul, 2-D by batched': { inputs: [{ shape: [3, 4] }, { shape: [2, 4, 2] }], f: ([a, b]) => G.matmul(a!, b!) },
-  'conv2d 1x1, stride 1 no pad (one GEMM)': { inputs: [{ shape: [1, 2, 4, 4] }, { shape: [2, 2, 1, 1] }], f: ([x, w]) => G.conv2d(x!, w!) },
+  'conv2d 1x1, stride 1 no pad (per-image products)': { inputs: [{ shape: [2, 2, 4, 4] }, { shape: [2, 2, 1, 1] }], f: ([x, w]) => G.conv2d(x!, w!) },
+  'conv2d 1x1, few pixels (one GEMM)': { inputs: [{ shape: [2, 3, 1, 2] }, { shape: [5, 3, 1, 1] }], f: ([x, w]) => G.conv2d(x!, w!) },
+  // Stride 1 is emitted as a convolution with the swapped, flipped kernel.
+  'conv_transpose2d, stride 1 pad 1': {
+    inputs: [{ shape: [2, 3, 4, 5] }, { shape: [3, 2, 3, 2] }],
+    f: ([g, w]) => g!.graph.apply('conv_transpose2d', [g!, w!], { strides: [1, 1], pads: [1, 1], dilations: [1, 1], outputPadding: [0, 0] })[0]!,
+  },
+  'conv_transpose2d 1x1, stride 1': {
+    inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3, 4, 1, 1] }],
+    f: ([g, w]) => g!.graph.apply('conv_transpose2d', [g!, w!], { strides: [1, 1], pads: [0, 0], dilations: [1, 1], outputPadding: [0, 0] })[0]!,
+  },
   // The stride-1 im2col branch of the weight gradient (RN50's 3x3 convs), square and non-square, padded or not.
   'conv2d 3x3, stride 1 pad 1 (im2col)': { inputs: [{ shape: [2, 2, 5, 5] }, { shape: [3, 2, 3, 3] }], f: ([x, w]) => G.conv2d(x!, w!, { stride: 1, pad: 1 }) },
   'conv2d 3x2, stride 1 no pad (im2col)': { inputs: [{ shape: [1, 3, 4, 5] }, { shape: [2, 3, 3, 2] }], f: ([x, w]) => G.conv2d(x!, w!) },

@@ -13,6 +13,8 @@ export interface EmitCtx {
   tmp(hint?: string): string;
   /** An int64 1-D constant (shapes, axes, indices). */
   int64s(values: readonly number[]): string;
+  /** A float32 1-D constant (such as Resize's scales). */
+  float32s(values: readonly number[]): string;
   /** A scalar constant of a given dtype. */
   scalar(value: number, dtype: DType): string;
 }
