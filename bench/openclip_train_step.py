@@ -84,14 +84,17 @@ def main():
     for _ in range(a.warmup):
         step()
     times = []
+    c0 = time.process_time()
     for _ in range(a.steps):
         t = time.perf_counter()
         step()
         times.append(time.perf_counter() - t)
+    cpu = time.process_time() - c0
     times.sort()
     print(json.dumps({
         'bench': 'openclip-train', 'model': a.model, 'batch': B, 'threads': a.threads, 'steps': a.steps,
         'images_per_s': round(B * len(times) / sum(times), 2), 'step_ms_median': round(1000 * times[len(times) // 2], 1),
+        'cpu_ms_per_image': round(1000 * cpu / (B * len(times)), 3),
         'params': n_params, 'rss_start_mb': round(rss0), 'rss_after_model_mb': round(rss_model),
         'rss_end_mb': round(rss_mb('VmRSS')), 'peak_rss_mb': round(rss_mb('VmHWM')),
         'torch': torch.__version__, 'omp': os.environ.get('OMP_NUM_THREADS'), 'openblas': os.environ.get('OPENBLAS_NUM_THREADS'),

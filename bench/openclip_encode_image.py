@@ -1,0 +1,59 @@
+"""OpenCLIP's eval-mode image encoder on CPU, timed: the peer of `cliplab bench eval`.
+
+model.eval(), torch.no_grad(), model.encode_image on one fixed batch of N(0,1) images (random init, as
+`cliplab bench eval` uses). Prints one JSON line with images_per_s (wall clock over the timed batches) and
+cpu_ms_per_image (process CPU time over them, all threads). One model per process:
+
+    eval "$(bash ../shared/peer/setup.sh)"
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/openclip_encode_image.py --model RN50 --batch-size 32 --threads 1
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--model', default='ViT-Tiny-8-64', help='an OpenCLIP model name or a config .json file')
+    ap.add_argument('--batch-size', type=int, default=128)
+    ap.add_argument('--steps', type=int, default=10)
+    ap.add_argument('--warmup', type=int, default=3)
+    ap.add_argument('--threads', type=int, default=2)
+    a = ap.parse_args()
+    import torch
+    torch.set_num_threads(a.threads)
+    import open_clip
+    if a.model.endswith('.json'):
+        open_clip.add_model_config(a.model)
+        a.model = os.path.splitext(os.path.basename(a.model))[0]
+    torch.manual_seed(0)
+    model = open_clip.create_model(a.model, pretrained=None)
+    model.eval()
+    size = model.visual.image_size
+    size = size[0] if isinstance(size, (tuple, list)) else size
+    images = torch.randn(a.batch_size, 3, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for _ in range(a.warmup):
+            model.encode_image(images)
+        times = []
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        for _ in range(a.steps):
+            t = time.perf_counter()
+            model.encode_image(images)
+            times.append(time.perf_counter() - t)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+    times.sort()
+    n = a.batch_size * a.steps
+    print(json.dumps({
+        'bench': 'openclip-eval', 'model': a.model, 'batch': a.batch_size, 'threads': a.threads, 'steps': a.steps,
+        'images_per_s': round(n / wall, 2), 'cpu_ms_per_image': round(1000 * cpu / n, 3),
+        'batch_ms_median': round(1000 * times[len(times) // 2], 1), 'torch': torch.__version__,
+    }))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
