@@ -74,6 +74,7 @@ const gradCases: Record<string, GradCase> = {
       return G.add(y, G.reshape(G.add(G.mul(mean, 0.7), G.mul(variance, -1.3)), [1, 3, 1, 1]));
     },
   },
+  channel_affine: { inputs: [{ shape: [2, 3, 2, 3] }, { shape: [3] }, { shape: [3] }], f: ([x, s, t]) => G.channelAffine(x!, s!, t!) },
   avg_pool2d: { inputs: [{ shape: [2, 3, 4, 6] }], f: ([x]) => G.avgPool2d(x!, 2) },
   upsample_nearest2d: { inputs: [{ shape: [1, 2, 2, 3] }], f: ([x]) => G.upsampleNearest2d(x!, 3) },
   conv_transpose2d: {
