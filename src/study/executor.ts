@@ -1,7 +1,7 @@
 // Executors run one job's command. The study runner hands them plain data (cliplab arguments + a log file):
 // the local pool runs it as a subprocess, the Slurm executor (./slurm-executor.ts) as one sbatch job.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../util/assets.js';
 import type { JobKind } from './store.js';
@@ -150,6 +150,26 @@ export async function processGone(pid: number, ms: number): Promise<void> {
   const t0 = Date.now();
   while (alive() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 100));
   if (alive()) process.kill(pid, 'SIGKILL');
+}
+
+/** Live processes whose command line has `marker` as one of its arguments (Linux /proc; none elsewhere). */
+export function processesWithArg(marker: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').includes(marker)) pids.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 /** True when `pid` is alive and its command line mentions `marker` (so a recycled pid is left alone). */

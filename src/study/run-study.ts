@@ -9,14 +9,14 @@ import { readResults } from '../eval/result.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { lockDir } from '../util/dir-lock.js';
-import { type Executor, LocalProcessExecutor, killGroup, processMatches } from './executor.js';
+import { type Executor, LocalProcessExecutor, killGroup, processMatches, processesWithArg } from './executor.js';
 import { findingsMarkdown, studyFindings } from '../analysis/findings.js';
 import { type JobContext, jobWork, studyLayout } from './jobs.js';
 import { type StudyPlan, planStudy } from './plan.js';
 import { writeSourceSamples } from './samples.js';
 import { type ScheduleResult, type StudyEvent, runSchedule } from './scheduler.js';
 import type { LoadedSpec } from './spec.js';
-import { STORE_FILE, StudyStore } from './store.js';
+import { type JobRecord, STORE_FILE, StudyStore } from './store.js';
 import { changedInput, downstream } from './stale-inputs.js';
 
 export interface RunStudyOptions {
@@ -75,8 +75,25 @@ async function reapOrphans(store: StudyStore, ctx: JobContext, executor: Executo
       info(`stopping job ${j.id} left running by an interrupted run (pid ${j.pid})`);
       await killGroup(j.pid);
     }
+    // A runner killed between spawning a job and storing its pid leaves a process no pid names: find it by
+    // the output directory in its command line (each job writes its own), so the rerun does not meet its lock.
+    for (const pid of strayProcesses(ctx, j)) {
+      info(`stopping job ${j.id} left running by an interrupted run (pid ${pid}, found by its output directory)`);
+      await killGroup(pid);
+    }
     store.release(j.id, 'resumed after an interrupted run');
   }
+}
+
+function strayProcesses(ctx: JobContext, j: JobRecord): number[] {
+  let args: string[];
+  try {
+    args = jobWork(ctx, j).request().args;
+  } catch {
+    return [];
+  }
+  const at = args.indexOf('--out');
+  return at >= 0 && args[at + 1] ? processesWithArg(args[at + 1]!) : [];
 }
 
 /** Finished data jobs whose source shards changed (by content) are redone, and so is everything after them. */

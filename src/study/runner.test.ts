@@ -125,6 +125,25 @@ describe('study runner (fake cliplab)', () => {
     expect(readdirSync(join(out, 'results')).length).toBe(21 * 4);
   });
 
+  it('a job left running by a runner killed before it recorded the pid is found by its output directory and stopped', { timeout: 120_000 }, async () => {
+    const out = tmp();
+    expect((await run(out)).schedule.failed).toEqual([]);
+    // The runner died between spawning the job and storing its pid: the store says running, pid unknown.
+    const id = 'train/emoji-shaded-s2-seed0';
+    const s = storeOf(out);
+    s.invalidate(id, 'test');
+    expect(s.claim(id)).toBe(true);
+    expect(s.job(id)!.pid).toBeNull();
+    s.close();
+    const stray = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', '--out', join(out, 'runs', '.emoji-shaded-s2-seed0.tmp')], { detached: true, stdio: 'ignore' });
+    const gone = new Promise((r) => stray.once('exit', r));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processIdentity(stray.pid!)).not.toBeNull();
+    const r = await run(out);
+    expect(r.schedule.failed).toEqual([]);
+    await Promise.race([gone, new Promise((_, rej) => setTimeout(() => rej(new Error('the stray job process is still running')), 10_000))]);
+  });
+
   it('a failing job blocks only its dependents; the rerun retries it', async () => {
     const out = tmp();
     process.env.FAKE_FAIL = 'emoji-shaded-s2-seed0';
