@@ -49,6 +49,16 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
   const nodes: onnxProto.onnx.INodeProto[] = [];
   const initializers: onnxProto.onnx.ITensorProto[] = [];
   const constCache = new Map<string, string>();
+  /** A constant initializer, one per distinct key (dtype and values). */
+  const constant = (key: string, dataType: number, dims: number[], raw: () => Uint8Array): string => {
+    let name = constCache.get(key);
+    if (!name) {
+      name = `_c${constCache.size}`;
+      constCache.set(key, name);
+      initializers.push({ name, dataType, dims, rawData: raw() });
+    }
+    return name;
+  };
   let tmpId = 0;
   // Node names carry the cliplab op and builder scope, so ORT profiles point back to model code.
   let label = '';
@@ -67,34 +77,13 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
       return `_${hint}${tmpId++}`;
     },
     int64s(values) {
-      const key = `i64:${values.join(',')}`;
-      let name = constCache.get(key);
-      if (!name) {
-        name = `_c${constCache.size}`;
-        constCache.set(key, name);
-        initializers.push({ name, dataType: ELEM.int64, dims: [values.length], rawData: bytesOf(BigInt64Array.from(values.map(BigInt))) });
-      }
-      return name;
+      return constant(`i64:${values.join(',')}`, ELEM.int64, [values.length], () => bytesOf(BigInt64Array.from(values.map(BigInt))));
     },
     float32s(values) {
-      const key = `f32:${values.join(',')}`;
-      let name = constCache.get(key);
-      if (!name) {
-        name = `_c${constCache.size}`;
-        constCache.set(key, name);
-        initializers.push({ name, dataType: ELEM.float32, dims: [values.length], rawData: bytesOf(Float32Array.from(values)) });
-      }
-      return name;
+      return constant(`f32:${values.join(',')}`, ELEM.float32, [values.length], () => bytesOf(Float32Array.from(values)));
     },
     scalar(value, dtype) {
-      const key = `${dtype}:${value}`;
-      let name = constCache.get(key);
-      if (!name) {
-        name = `_c${constCache.size}`;
-        constCache.set(key, name);
-        initializers.push({ name, dataType: ELEM[dtype], dims: [], rawData: bytesOf(scalarData(value, dtype)) });
-      }
-      return name;
+      return constant(`${dtype}:${value}`, ELEM[dtype], [], () => bytesOf(scalarData(value, dtype)));
     },
   };
 

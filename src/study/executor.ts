@@ -163,13 +163,18 @@ export function processesWithArg(marker: string): number[] {
   const pids: number[] = [];
   for (const e of entries) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').includes(marker)) pids.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
+    if (commandLine(Number(e))?.includes(marker)) pids.push(Number(e));
   }
   return pids;
+}
+
+/** A process's arguments from /proc, or null when it is gone (or not readable). */
+function commandLine(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return null;
+  }
 }
 
 /** True when `pid` is alive and its command line mentions `marker` (so a recycled pid is left alone). */
@@ -179,11 +184,7 @@ export function processMatches(pid: number, marker: string): boolean {
   } catch {
     return false;
   }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.includes(marker));
-  } catch {
-    return false;
-  }
+  return commandLine(pid)?.some((a) => a.includes(marker)) ?? false;
 }
 
 export { processIdentity } from '../util/process.js';
