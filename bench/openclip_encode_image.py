@@ -7,32 +7,23 @@ cpu_ms_per_image (process CPU time over them, all threads). One model per proces
     eval "$(bash ../shared/peer/setup.sh)"
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/openclip_encode_image.py --model RN50 --batch-size 32 --threads 1
 """
-import argparse
 import json
-import os
 import sys
 import time
 
+from openclip_common import image_side, model_name, parse_args
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--model', default='ViT-Tiny-8-64', help='an OpenCLIP model name or a config .json file')
-    ap.add_argument('--batch-size', type=int, default=128)
-    ap.add_argument('--steps', type=int, default=10)
-    ap.add_argument('--warmup', type=int, default=3)
-    ap.add_argument('--threads', type=int, default=2)
-    a = ap.parse_args()
+    a = parse_args(steps=10, warmup=3)
     import torch
     torch.set_num_threads(a.threads)
     import open_clip
-    if a.model.endswith('.json'):
-        open_clip.add_model_config(a.model)
-        a.model = os.path.splitext(os.path.basename(a.model))[0]
+    a.model = model_name(open_clip, a.model)
     torch.manual_seed(0)
     model = open_clip.create_model(a.model, pretrained=None)
     model.eval()
-    size = model.visual.image_size
-    size = size[0] if isinstance(size, (tuple, list)) else size
+    size = image_side(model)
     images = torch.randn(a.batch_size, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         for _ in range(a.warmup):

@@ -8,13 +8,13 @@ Prints one JSON line. Run one model per process, so that peak RSS is that model'
     eval "$(bash ../shared/peer/setup.sh)"
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/openclip_train_step.py --model ViT-B-32 --batch-size 8
 """
-import argparse
 import json
 import math
 import os
-import resource
 import sys
 import time
+
+from openclip_common import image_side, model_name, parse_args
 
 
 def rss_mb(kind):
@@ -27,21 +27,12 @@ def rss_mb(kind):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--model', default='ViT-Tiny-8-64', help='an OpenCLIP model name or a config .json file')
-    ap.add_argument('--batch-size', type=int, default=128)
-    ap.add_argument('--steps', type=int, default=5)
-    ap.add_argument('--warmup', type=int, default=2)
-    ap.add_argument('--threads', type=int, default=2)
-    a = ap.parse_args()
+    a = parse_args(steps=5, warmup=2)
     import torch
     torch.set_num_threads(a.threads)
     import open_clip
     from open_clip.loss import ClipLoss
-    if a.model.endswith('.json'):
-        # A config file (such as cliplab's assets/model-configs/RN-Tiny-64.json): registered under its file stem.
-        open_clip.add_model_config(a.model)
-        a.model = os.path.splitext(os.path.basename(a.model))[0]
+    a.model = model_name(open_clip, a.model)
 
     torch.manual_seed(0)
     rss0 = rss_mb('VmRSS')
@@ -58,8 +49,7 @@ def main():
     rss_model = rss_mb('VmRSS')
 
     g = torch.Generator().manual_seed(2)
-    size = model.visual.image_size
-    size = size[0] if isinstance(size, (tuple, list)) else size
+    size = image_side(model)
     ctx = model.context_length
     B = a.batch_size
     images = torch.randn(B, 3, size, size, generator=g)
