@@ -81,6 +81,7 @@ function testbedArgs(ctx: JobContext): string[] {
   flag('--eval-views', t.eval_views);
   flag('--eval-views-full', t.eval_views_full);
   flag('--seed', t.seed);
+  flag('--corruption-severity', t.corruption_severity);
   return a;
 }
 
@@ -101,6 +102,7 @@ function testbedComplete(ctx: JobContext): Record<string, unknown> | null {
   };
   for (const [k, v] of Object.entries(want)) if (v !== undefined && args[k] !== v) return null;
   if (t.concepts === undefined && args.concepts !== null) return null;
+  if ((t.corruption_severity ?? null) !== (args.corruptionSeverity ?? null)) return null;
   return { dir: ctx.layout.testbed };
 }
 

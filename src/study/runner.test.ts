@@ -200,4 +200,29 @@ describe('study runner (fake cliplab)', () => {
     expect(r.schedule.ran.filter((id) => id.startsWith('eval/')).length).toBe(7);
     expect(r.schedule.ran.some((id) => id.startsWith('data/'))).toBe(false);
   });
+
+  it('a testbed with the corrupted reference shift is built with it, and a changed severity rebuilds it and everything after it', async () => {
+    const out = tmp();
+    const calls = join(out, 'calls.jsonl');
+    process.env.FAKE_CALLS = calls;
+    try {
+      const spec = (severity: number): string => {
+        const p = join(out, `severity-${severity}.yaml`);
+        writeFileSync(p, readFileSync(tinySpec, 'utf8').replace('eval_views_full: 1 }', `eval_views_full: 1, corruption_severity: ${severity} }`));
+        return p;
+      };
+      const first = await run(out, spec(2));
+      expect(first.schedule.failed).toEqual([]);
+      const builds = (): string[][] => readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]).filter((a) => a[0] === 'testbed');
+      expect(builds()).toHaveLength(1);
+      expect(builds()[0]!.slice(builds()[0]!.indexOf('--corruption-severity'))).toEqual(['--corruption-severity', '2']);
+      const jobs = first.plan.jobs.length;
+      const again = await run(out, spec(3));
+      expect(builds()).toHaveLength(2);
+      expect(builds()[1]).toContain('3');
+      expect(again.schedule.ran.length).toBe(jobs);
+    } finally {
+      delete process.env.FAKE_CALLS;
+    }
+  });
 });

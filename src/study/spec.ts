@@ -26,6 +26,8 @@ const TestbedSchema = z.strictObject({
   eval_views: z.number().int().positive().optional(),
   eval_views_full: z.number().int().positive().optional(),
   seed: seed.optional(),
+  /** Also build `<reference>-corrupted`: ImageNet-C corruptions of the reference at this severity. */
+  corruption_severity: z.number().int().min(1).max(5).optional(),
 });
 
 /** A training-set size: how many pairs the built dataset holds, and how many samples training sees. */

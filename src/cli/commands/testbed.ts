@@ -25,6 +25,7 @@ interface BuildFlags {
   views?: string;
   evalViews?: string;
   evalViewsFull?: string;
+  corruptionSeverity?: string;
   json?: boolean;
 }
 
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option('--views <n>', `training samples per artwork (one set's icon of a concept) in each source (default ${TESTBED_DEFAULTS.views})`)
     .option('--eval-views <n>', `images per class in the class-subset eval sets (default ${TESTBED_DEFAULTS.evalViews})`)
     .option('--eval-views-full <n>', `images per class in the -full eval sets (default ${TESTBED_DEFAULTS.evalViewsFull})`)
+    .option('--corruption-severity <n>', 'also write <reference>-corrupted, a shift of ImageNet-C corruptions of the reference at this severity, 1–5 (default none)')
     .option('--json', 'print the manifest summary as JSON')
     .action(async (flags: BuildFlags) => {
       const t0 = Date.now();
@@ -53,6 +55,7 @@ export function register(program: Command): void {
         views: optionalInt('--views', flags.views),
         evalViews: optionalInt('--eval-views', flags.evalViews),
         evalViewsFull: optionalInt('--eval-views-full', flags.evalViewsFull),
+        corruptionSeverity: optionalInt('--corruption-severity', flags.corruptionSeverity),
       });
       const seconds = (Date.now() - t0) / 1000;
       const summary = {

@@ -1,13 +1,14 @@
 // A small testbed build: promised layout, determinism (byte-identical twice), misaligned fraction,
 // caption conventions per source, manifest round trip.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTestbed, readTestbedManifest, sourceShardPaths, evalSetPath, CLASS_FAMILIES, EVAL_SETS, FAMILY_SETS, SOURCE_SPECS, TRAINING_SOURCES, type TestbedManifest } from './index.js';
 import { refKey } from './families.js';
+import { addCorruptionShift } from './corruption-shift.js';
 import { DECONTAMINATION_DISTANCE } from './build.js';
 import { ReferenceSet } from '../images/hash-sets.js';
 import { MIN_ARTWORKS_PER_FAMILY } from './icon-sets.js';
@@ -88,6 +89,25 @@ describe('buildTestbed (small)', () => {
     const cls = manifest.classes[0]!.toLowerCase();
     expect(c.get(`eval/noto-v1/${cls}/0.png`)).toBe(a.get(`eval/noto-v1/${cls}/0.png`));
     expect(c.get(`eval/noto-v1/${cls}/1.png`)).not.toBe(a.get(`eval/noto-v1/${cls}/1.png`));
+  }, 600_000);
+
+  it('with corruptionSeverity writes the corrupted reference shift in the build itself: the files and manifest entries `corrupt --testbed` adds to a plain build', async () => {
+    const dirD = mkdtempSync(join(tmpdir(), 'cliplab-testbed-d-'));
+    const withShift = await buildTestbed({ out: dirD, ...OPTS, corruptionSeverity: 2 });
+    const dirE = mkdtempSync(join(tmpdir(), 'cliplab-testbed-e-'));
+    cpSync(dirA, dirE, { recursive: true });
+    await addCorruptionShift(dirE, { severity: 2, seed: OPTS.seed });
+    const d = tree(dirD);
+    const e = tree(dirE);
+    expect([...d.keys()].filter((k) => k !== 'testbed.json')).toEqual([...e.keys()].filter((k) => k !== 'testbed.json'));
+    for (const [k, v] of e) if (k !== 'testbed.json') expect(d.get(k), k).toBe(v);
+    const plus = readTestbedManifest(dirE);
+    expect(withShift.shifts).toEqual([...manifest.shifts, 'noto-v1-corrupted']);
+    expect(withShift.eval).toEqual(plus.eval);
+    expect(withShift.args.corruptionSeverity).toBe(2);
+    expect(manifest.args.corruptionSeverity).toBeNull();
+    expect(readTestbedManifest(dirD)).toEqual(withShift);
+    await expect(buildTestbed({ out: dirD, ...OPTS, corruptionSeverity: 6 })).rejects.toThrow(/corruptionSeverity/);
   }, 600_000);
 
   it('misaligns the asked fraction of pairs, recorded in each sample json', async () => {

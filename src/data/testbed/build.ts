@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { loadAnnotations, packageVersion, type Annotations, type Concept } from './annotations.js';
 import { makeCaption } from './captions.js';
+import { corruptReference } from './corruption-shift.js';
 import {
   DEFAULTS,
   EVAL_CLASS_COUNT,
@@ -52,11 +53,16 @@ export interface BuildTestbedOptions {
   /** Images per class in the `-full` eval sets (default 2). */
   evalViewsFull?: number;
   shardSize?: number;
+  /**
+   * Also write `<reference>-corrupted`: the reference eval images with ImageNet-C corruptions at this severity
+   * (1–5; one of the 15 corruptions drawn per image), a synthetic shift listed in the manifest. Default none.
+   */
+  corruptionSeverity?: number;
   /** Images rendered at once (default 8; sharp runs them on libuv's thread pool). */
   concurrency?: number;
 }
 
-type Resolved = Required<Omit<BuildTestbedOptions, 'concepts'>> & { concepts: number | null };
+type Resolved = Required<Omit<BuildTestbedOptions, 'concepts' | 'corruptionSeverity'>> & { concepts: number | null; corruptionSeverity: number | null };
 
 function resolveOptions(o: BuildTestbedOptions): Resolved {
   const r: Resolved = {
@@ -69,6 +75,7 @@ function resolveOptions(o: BuildTestbedOptions): Resolved {
     evalViews: o.evalViews ?? DEFAULTS.evalViews,
     evalViewsFull: o.evalViewsFull ?? DEFAULTS.evalViewsFull,
     shardSize: o.shardSize ?? DEFAULTS.shardSize,
+    corruptionSeverity: o.corruptionSeverity ?? null,
     concurrency: o.concurrency ?? 8,
   };
   const int = (key: string, v: number, lo: number, hi: number): void => {
@@ -83,6 +90,7 @@ function resolveOptions(o: BuildTestbedOptions): Resolved {
   int('evalViews', r.evalViews, 1, 1000);
   int('evalViewsFull', r.evalViewsFull, 1, 1000);
   int('shardSize', r.shardSize, 1, 1_000_000);
+  if (r.corruptionSeverity !== null) int('corruptionSeverity', r.corruptionSeverity, 1, 5);
   int('concurrency', r.concurrency, 1, 256);
   return r;
 }
@@ -326,7 +334,7 @@ async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
   const ctx: Context = { opts, ann, sets, universe, tick: (n = 1) => bar.tick(n), evalImages: new ReferenceSet() };
   const total =
     SOURCE_SPECS.reduce((a, s) => a + sourceItems(ctx, s).items.length, 0) +
-    EVAL_SETS.length * (classes.length * opts.evalViews + universeList.length * opts.evalViewsFull);
+    (EVAL_SETS.length + (opts.corruptionSeverity === null ? 0 : 1)) * (classes.length * opts.evalViews + universeList.length * opts.evalViewsFull);
   const bar = progress('testbed build', total, 'images');
   try {
     // Evaluation sets first: the training sources are written without near copies of their images.
@@ -350,6 +358,7 @@ async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
         evalViews: opts.evalViews,
         evalViewsFull: opts.evalViewsFull,
         shardSize: opts.shardSize,
+        corruptionSeverity: opts.corruptionSeverity,
       },
       packages: packageVersions(),
       concepts: universeList.map((h) => {
@@ -367,6 +376,7 @@ async function buildLocked(opts: Resolved): Promise<TestbedManifest> {
       sources,
       eval: evalSets,
     };
+    if (opts.corruptionSeverity !== null) await corruptReference(opts.out, manifest, { severity: opts.corruptionSeverity, seed: opts.seed }, ctx.tick);
     await writeJsonAtomic(join(opts.out, MANIFEST_FILE), manifest);
     return manifest;
   } finally {

@@ -12,7 +12,7 @@ import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { InputError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import { MANIFEST_FILE, readTestbedManifest, type TestbedEvalSet } from './manifest.js';
+import { MANIFEST_FILE, readTestbedManifest, type TestbedEvalSet, type TestbedManifest } from './manifest.js';
 
 export const CORRUPTED_SUFFIX = '-corrupted';
 const FULL = '-full';
@@ -37,7 +37,7 @@ async function corruptOne(png: Uint8Array, name: string, severity: number, rng: 
   return sharp(back, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
 }
 
-async function corruptSet(tb: string, src: TestbedEvalSet, name: string, o: Required<CorruptionShiftOptions>): Promise<TestbedEvalSet> {
+async function corruptSet(tb: string, src: TestbedEvalSet, name: string, o: Required<CorruptionShiftOptions>, tick: () => void): Promise<TestbedEvalSet> {
   const from = join(tb, src.dir);
   const stage = join(tb, 'eval', `.tmp-${name}`);
   await fsp.rm(stage, { recursive: true, force: true });
@@ -54,6 +54,7 @@ async function corruptSet(tb: string, src: TestbedEvalSet, name: string, o: Requ
       await fsp.writeFile(join(stage, rel), png);
       lines.push(`${rel}\t${sha256(png)}\n`);
       drawn[rel] = corruption;
+      tick();
     }
   }
   for (const f of ['classes.json', 'classnames.json']) await fsp.copyFile(join(from, f), join(stage, f)).catch(() => undefined);
@@ -66,21 +67,36 @@ async function corruptSet(tb: string, src: TestbedEvalSet, name: string, o: Requ
 
 /** Writes `<reference>-corrupted` (and its -full variant) into the testbed at `tb` and lists them in testbed.json. */
 export async function addCorruptionShift(tb: string, opts: CorruptionShiftOptions = {}): Promise<TestbedEvalSet[]> {
+  const o = resolve(opts);
+  return withDirLock(tb, 'corrupt --testbed', () => addLocked(tb, o));
+}
+
+function resolve(opts: CorruptionShiftOptions): Required<CorruptionShiftOptions> {
   const o = { severity: opts.severity ?? 3, corruptions: opts.corruptions ?? CORRUPTION_NAMES.slice(0, 15), seed: opts.seed ?? 0 };
   if (!Number.isInteger(o.severity) || o.severity < 1 || o.severity > 5) throw new InputError('--severity', `${o.severity} is not 1 … 5`);
   for (const c of o.corruptions) if (!(CORRUPTION_NAMES as readonly string[]).includes(c)) throw new InputError('--corruptions', `unknown corruption '${c}'`);
-  return withDirLock(tb, 'corrupt --testbed', () => addLocked(tb, o));
+  return o;
 }
 
 async function addLocked(tb: string, o: Required<CorruptionShiftOptions>): Promise<TestbedEvalSet[]> {
   const manifest = readTestbedManifest(tb);
+  const added = await corruptReference(tb, manifest, o);
+  await writeJsonAtomic(join(tb, MANIFEST_FILE), manifest);
+  return added;
+}
+
+/**
+ * Renders the corrupted reference sets of the testbed at `tb` and lists them in `manifest` (in memory: the
+ * caller writes it). `testbed build --corruption-severity` calls it before its manifest is first written.
+ */
+export async function corruptReference(tb: string, manifest: TestbedManifest, opts: CorruptionShiftOptions = {}, tick: () => void = () => undefined): Promise<TestbedEvalSet[]> {
+  const o = resolve(opts);
   const name = manifest.reference + CORRUPTED_SUFFIX;
   const added: TestbedEvalSet[] = [];
   for (const src of manifest.eval.filter((e) => e.name === manifest.reference || e.name === manifest.reference + FULL))
-    added.push(await corruptSet(tb, src, src.full ? name + FULL : name, o));
+    added.push(await corruptSet(tb, src, src.full ? name + FULL : name, o, tick));
   const names = new Set(added.map((a) => a.name));
   manifest.eval = [...manifest.eval.filter((e) => !names.has(e.name)), ...added];
   if (!manifest.shifts.includes(name)) manifest.shifts.push(name);
-  await writeJsonAtomic(join(tb, MANIFEST_FILE), manifest);
   return added;
 }

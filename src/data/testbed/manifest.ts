@@ -65,6 +65,8 @@ export const testbedManifestSchema = z.object({
     evalViews: z.number().int(),
     evalViewsFull: z.number().int(),
     shardSize: z.number().int(),
+    /** Severity of the corrupted reference shift built with the testbed (absent or null: none). */
+    corruptionSeverity: z.number().int().nullable().optional(),
   }),
   packages: z.record(z.string(), z.string()),
   /** Concepts shared by every evaluation set (restricted by `--concepts`), sorted by hexcode. */
