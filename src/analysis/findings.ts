@@ -24,6 +24,8 @@ export interface Findings {
   sourcesByEr: Record<string, { design: string; er: number; ci95: Ci }[]>;
   /** Pairs of source designs whose average-ER CIs do not overlap (first is more robust). */
   separatedSources: [string, string][];
+  /** The same per single shift (shifts with no such pair are left out). */
+  separatedByShift: Record<string, [string, string][]>;
   mixing: {
     mixture: string;
     dataset: string;
@@ -91,7 +93,8 @@ function erTable(r: Robustness): Findings['sourcesByEr'] {
   return out;
 }
 
-function separated(list: { design: string; ci95: Ci }[]): [string, string][] {
+/** Pairs (more robust first) whose ER CIs do not overlap, from a list sorted by ER. */
+export function separated(list: { design: string; ci95: Ci }[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < list.length; i++)
     for (let j = i + 1; j < list.length; j++) if (list[i]!.ci95[0] > list[j]!.ci95[1]) out.push([list[i]!.design, list[j]!.design]);
@@ -164,6 +167,9 @@ export function studyFindings(r: Robustness): Findings {
     baselineR2: Object.fromEntries(r.baseline.lines.map((l) => [l.dataset, l.r2 === null ? null : Number(l.r2.toFixed(3))])),
     sourcesByEr,
     separatedSources: separated(sourcesByEr[r.averageDataset] ?? []),
+    separatedByShift: Object.fromEntries(
+      r.shifts.map((d) => [d, separated(sourcesByEr[d] ?? [])] as const).filter(([, pairs]) => pairs.length > 0),
+    ),
     mixing: mixingRows(r),
     sizeScaling: r.sizeScaling.map((s) => ({
       design: s.design,
@@ -205,6 +211,12 @@ export function findingsStatements(f: Findings, average = 'average'): string[] {
         : 'No two sources have non-overlapping 95% CIs on average ER in this run.',
     );
   }
+  const byShift = Object.entries(f.separatedByShift ?? {});
+  if (byShift.length > 0)
+    out.push(`On single shifts, sources with non-overlapping 95% CIs on ER: ${byShift.map(([d, pairs]) => `${d}: ${pairs.map(([a, c]) => `${a} > ${c}`).join(', ')}`).join('; ')}.`);
+  const diluted = f.mixing.filter((m) => m.dataset !== average && m.shortfallCi95[0] > 0);
+  if (diluted.length > 0)
+    out.push(`Diluted on single shifts (mixture below the best source's line, CI above 0): ${diluted.map((m) => `${m.mixture} on ${m.dataset}, ${m.shortfall} points ${ci(m.shortfallCi95)} below ${m.bestSource}'s line`).join('; ')}.`);
   for (const m of f.mixing.filter((x) => x.dataset === average)) {
     const shares = Object.entries(m.proportions).map(([k, v]) => `${k} ${Math.round(100 * v)}%`).join(' + ');
     const diluted = m.shortfallCi95[0] > 0 ? 'diluted' : m.shortfallCi95[1] < 0 ? 'above' : 'not distinguishable from';
