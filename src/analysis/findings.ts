@@ -211,12 +211,12 @@ export function findingsStatements(f: Findings, average = 'average'): string[] {
         : 'No two sources have non-overlapping 95% CIs on average ER in this run.',
     );
   }
-  const byShift = Object.entries(f.separatedByShift ?? {});
+  const byShift = Object.entries(f.separatedByShift);
   if (byShift.length > 0)
     out.push(`On single shifts, sources with non-overlapping 95% CIs on ER: ${byShift.map(([d, pairs]) => `${d}: ${pairs.map(([a, c]) => `${a} > ${c}`).join(', ')}`).join('; ')}.`);
-  const diluted = f.mixing.filter((m) => m.dataset !== average && m.shortfallCi95[0] > 0);
-  if (diluted.length > 0)
-    out.push(`Diluted on single shifts (mixture below the best source's line, CI above 0): ${diluted.map((m) => `${m.mixture} on ${m.dataset}, ${m.shortfall} points ${ci(m.shortfallCi95)} below ${m.bestSource}'s line`).join('; ')}.`);
+  const dilutedOnShift = f.mixing.filter((m) => m.dataset !== average && m.shortfallCi95[0] > 0);
+  if (dilutedOnShift.length > 0)
+    out.push(`Diluted on single shifts (mixture below the best source's line, CI above 0): ${dilutedOnShift.map((m) => `${m.mixture} on ${m.dataset}, ${m.shortfall} points ${ci(m.shortfallCi95)} below ${m.bestSource}'s line`).join('; ')}.`);
   for (const m of f.mixing.filter((x) => x.dataset === average)) {
     const shares = Object.entries(m.proportions).map(([k, v]) => `${k} ${Math.round(100 * v)}%`).join(' + ');
     const diluted = m.shortfallCi95[0] > 0 ? 'diluted' : m.shortfallCi95[1] < 0 ? 'above' : 'not distinguishable from';

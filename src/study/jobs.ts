@@ -92,7 +92,6 @@ function testbedComplete(ctx: JobContext): Record<string, unknown> | null {
   const args = readJson<{ args: Record<string, unknown> }>(p).args;
   const t = ctx.plan.loaded.spec.testbed ?? {};
   const want: Record<string, unknown> = {
-    concepts: t.concepts,
     imageSize: t.image_size,
     misaligned: t.misaligned,
     views: t.views,
@@ -101,8 +100,9 @@ function testbedComplete(ctx: JobContext): Record<string, unknown> | null {
     seed: t.seed,
   };
   for (const [k, v] of Object.entries(want)) if (v !== undefined && args[k] !== v) return null;
-  if (t.concepts === undefined && args.concepts !== null) return null;
-  if ((t.corruption_severity ?? null) !== (args.corruptionSeverity ?? null)) return null;
+  // Knobs whose absence means "none" (all concepts, no corrupted shift): absent must match absent.
+  const orNone: Record<string, unknown> = { concepts: t.concepts, corruptionSeverity: t.corruption_severity };
+  for (const [k, v] of Object.entries(orNone)) if ((v ?? null) !== (args[k] ?? null)) return null;
   return { dir: ctx.layout.testbed };
 }
 
