@@ -27,7 +27,7 @@ export async function evaluateLinearProbe(o: LinearProbeEvalOptions): Promise<{ 
   if (!(p >= 0 && p < 1)) throw new InputError('--val-proportion', `${p} is not in [0, 1)`);
   return withTaskModel(o, async ({ model, id, pool, warn, warnings }) => {
     const feats = async (f: typeof train, what: string) => {
-      const r = await imageFeatures(model, f.samples.map((s) => s.file), pool, o.batchSize ?? 128, o.onImages);
+      const r = await imageFeatures(f.root, model, f.samples.map((s) => s.file), pool, o.batchSize ?? 128, o.onImages);
       if (r.kept.length === 0) throw new InputError(f.root, `no readable images in the ${what} folder`);
       if (r.skipped.length) warn(`${what}: ${r.skipped.length} of ${f.samples.length} images unreadable, skipped; first: ${r.skipped[0]!.file}: ${r.skipped[0]!.reason}`);
       return { x: r.features, y: Int32Array.from(r.kept, (i) => f.samples[i]!.label), skipped: r.skipped.length };

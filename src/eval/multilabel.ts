@@ -94,10 +94,10 @@ export async function evaluateMultiLabel(o: MultiLabelEvalOptions): Promise<{ re
   const { set } = o;
   const templates = o.templates !== undefined ? loadTemplates(o.templates) : PHOTO;
   return withTaskModel(o, async ({ model, id, pool, warn, warnings }) => {
-    const img = await imageFeatures(model, set.files, pool, o.batchSize ?? 128, o.onImages);
+    const img = await imageFeatures(set.name, model, set.files, pool, o.batchSize ?? 128, o.onImages);
     if (img.kept.length === 0) throw new InputError(set.name, `no readable images (first: ${img.skipped[0]?.file}: ${img.skipped[0]?.reason})`);
     if (img.skipped.length) warn(`${set.name}: ${img.skipped.length} of ${set.files.length} images unreadable, skipped; first: ${img.skipped[0]!.file}: ${img.skipped[0]!.reason}`);
-    const head = await zeroShotHead({ model, classnames: set.classnames, templates });
+    const head = await zeroShotHead({ model, classnames: set.classnames, templates, where: set.name });
     const C = set.classnames.length;
     const D = model.embedDim;
     const n = img.kept.length;

@@ -27,8 +27,9 @@ export async function evaluateRetrieval(o: RetrievalEvalOptions): Promise<{ resu
   const set = o.testbed !== undefined ? testbedCaptionSet(o.testbed) : readCaptionSet(o.captions!, o.images!, o.split);
   const ks = o.recallK ?? [1, 5, 10];
   if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new InputError('--recall-k', 'expected positive integers');
+  const dataset = o.dataset ?? set.name ?? basename(o.captions!).replace(/\.json$/i, '');
   return withTaskModel(o, async ({ model, id, pool, warn, warnings }) => {
-    const img = await imageFeatures(model, set.images.map((i) => i.file), pool, o.batchSize ?? 128, o.onImages);
+    const img = await imageFeatures(dataset, model, set.images.map((i) => i.file), pool, o.batchSize ?? 128, o.onImages);
     if (img.kept.length === 0) throw new InputError(o.images ?? o.testbed ?? 'retrieval', `no readable images: all ${set.images.length} failed to decode (first: ${img.skipped[0]?.file}: ${img.skipped[0]?.reason})`);
     if (img.skipped.length) warn(`${img.skipped.length} of ${set.images.length} images unreadable, skipped with their captions; first: ${img.skipped[0]!.file}: ${img.skipped[0]!.reason}`);
     const texts: string[] = [];
@@ -41,8 +42,7 @@ export async function evaluateRetrieval(o: RetrievalEvalOptions): Promise<{ resu
     });
     const uncaptioned = img.kept.filter((i) => set.images[i]!.captions.length === 0).length;
     if (uncaptioned) warn(`${uncaptioned} images have no caption; they count as misses in text retrieval`);
-    const metrics = retrievalRecall({ images: img.features, texts: await textFeatures(model, texts), dim: model.embedDim, textImage }, ks);
-    const dataset = o.dataset ?? set.name ?? basename(o.captions!).replace(/\.json$/i, '');
+    const metrics = retrievalRecall({ images: img.features, texts: await textFeatures(dataset, model, texts), dim: model.embedDim, textImage }, ks);
     const result = taskResult(id, dataset, 'zeroshot_retrieval', metrics, {
       n_images: img.kept.length,
       n_texts: texts.length,

@@ -2,9 +2,8 @@
 // members' zero-shot logits (100 × cosine with the head) by weight; then project head logits onto the
 // dataset's classes (max over each class's head columns) and count unreadable images.
 import { normalizeRows } from '../models/encoders.js';
-import { InputError } from '../util/errors.js';
-import { findNonFinite, formatNonFinite } from '../util/finite.js';
 import { decodeBatches, type DecodePool } from './decode.js';
+import { checkFeatures } from './features.js';
 import { readImageFolder } from './image-folder.js';
 import type { EvalModel } from './model.js';
 import type { DatasetSpec, EvalClass } from './suites.js';
@@ -53,7 +52,8 @@ export interface ScoreOptions {
   onImages?: (n: number) => void;
 }
 
-async function headFor(o: ScoreOptions, m: EvalModel, index: number, classnames: string[]): Promise<ZeroShotHead> {
+/** `where`: the dataset that first needs the head, named if its text features are broken. */
+async function headFor(o: ScoreOptions, m: EvalModel, index: number, classnames: string[], where: string): Promise<ZeroShotHead> {
   const key = `${index}\u0000${JSON.stringify(classnames)}`;
   let h = o.heads.get(key);
   if (!h) {
@@ -61,6 +61,7 @@ async function headFor(o: ScoreOptions, m: EvalModel, index: number, classnames:
       model: m,
       classnames,
       templates: o.templates,
+      where,
       cache: m.headCache,
       onProgress: (d, t) => o.onHeadProgress?.(m.id, d, t),
     });
@@ -89,7 +90,7 @@ export async function scoreDataset(spec: DatasetSpec, o: ScoreOptions): Promise<
   o.onStart?.(files.length * new Set(o.members.map((m) => m.model.imageSize)).size);
   const H = spec.headClassnames.length;
   const heads: ZeroShotHead[] = [];
-  for (const [i, m] of o.members.entries()) heads.push(await headFor(o, m.model, i, spec.headClassnames));
+  for (const [i, m] of o.members.entries()) heads.push(await headFor(o, m.model, i, spec.headClassnames, spec.name));
   const all = new Float32Array(files.length * H);
   const ok = new Uint8Array(files.length).fill(1);
   const reasons = new Map<number, string>();
@@ -126,11 +127,7 @@ export async function scoreDataset(spec: DatasetSpec, o: ScoreOptions): Promise<
           const te = performance.now();
           const emb = await m.model.encodeImages(packed, rows.length);
           encodeMs += performance.now() - te;
-          const bad = findNonFinite(emb);
-          if (bad) {
-            const file = files[rows[Math.floor(bad.index / D)]!]!;
-            throw new InputError(spec.name, `model ${m.model.id}: image features are not finite (${formatNonFinite(bad)}; first image ${file}): the model is broken`);
-          }
+          checkFeatures(spec.name, m.model, 'image', emb, D, rows.map((row) => files[row]!));
           const feats = normalizeRows(emb, D);
           addLogits(all, rows, feats, m.head.weights, H, D, ZERO_SHOT_LOGIT_SCALE * m.weight);
         }

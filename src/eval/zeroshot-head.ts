@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import { getTokenizer } from '../data/tokenizer/index.js';
 import { normalizeRows } from '../models/encoders.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { InputError } from '../util/errors.js';
-import { findNonFinite, formatNonFinite } from '../util/finite.js';
+import { findNonFinite } from '../util/finite.js';
 import { warn } from '../util/log.js';
+import { checkFeatures } from './features.js';
 import { fillTemplate, type TemplateSet } from './templates.js';
 
 /** The text side of a model, as the head needs it. */
 export interface TextTower {
+  /** Named in errors when given. */
+  id?: string;
   contextLength: number;
   embedDim: number;
   /** tokens [n, contextLength] → embeddings [n, embedDim] (not normalized). */
@@ -32,6 +34,8 @@ export interface ZeroShotHeadOptions {
   model: TextTower;
   classnames: readonly string[];
   templates: TemplateSet;
+  /** The dataset the head is for, named in errors; default "zero-shot head". */
+  where?: string;
   /** Texts per encoder call; default 256. */
   batchSize?: number;
   /** On-disk cache; none when omitted. */
@@ -124,9 +128,9 @@ export async function zeroShotHead(opts: ZeroShotHeadOptions): Promise<ZeroShotH
   const sums = new Float64Array(C * D);
   for (let start = 0; start < texts.length; start += batch) {
     const chunk = texts.slice(start, start + batch);
-    const emb = normalizeRows(await model.encodeTexts(tokenizer.tokenize(chunk, model.contextLength), chunk.length), D);
-    const bad = findNonFinite(emb);
-    if (bad) throw new InputError('zero-shot head', `text features are not finite (${formatNonFinite(bad)}; first text "${chunk[Math.floor(bad.index / D)]}"): the model is broken`);
+    const emb = await model.encodeTexts(tokenizer.tokenize(chunk, model.contextLength), chunk.length);
+    checkFeatures(opts.where ?? 'zero-shot head', model, 'text', emb, D, chunk);
+    normalizeRows(emb, D);
     for (let r = 0; r < chunk.length; r++) {
       const cls = Math.floor((start + r) / T);
       for (let j = 0; j < D; j++) sums[cls * D + j]! += emb[r * D + j]!;

@@ -2,7 +2,7 @@
 // float weights relabelled as integers, is refused by eval, export and train --init/--resume with an error
 // naming the tensor; non-finite image or text features and logits are errors naming the dataset.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,9 @@ import { writeCheckpoint } from '../../src/models/checkpoint.js';
 import { loadClipModel } from '../../src/models/load.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../../src/models/safetensors.js';
 import { evaluateZeroShot } from '../../src/eval/zeroshot-eval.js';
+import { evaluateRetrieval } from '../../src/eval/retrieval-eval.js';
+import { evaluateLinearProbe } from '../../src/eval/linear-probe-eval.js';
+import { evaluateMultiLabel } from '../../src/eval/multilabel.js';
 import { classificationMetrics } from '../../src/eval/metrics.js';
 import { stubModel, writeColorPng } from '../support/stub-model.js';
 import { trainClip } from '../../src/train/loop.js';
@@ -140,7 +143,42 @@ describe('non-finite features and logits are errors naming the dataset', () => {
 
   it('NaN text features', async () => {
     const m = stub((rgb) => [rgb[0]! / 255, 0, rgb[2]! / 255], () => [NaN, 0, 0]);
-    await expect(evaluateZeroShot({ members: [{ model: m, weight: 1 }], imagefolder: folder, decodeThreads: 0, templates: 'simple' })).rejects.toThrow(/text features are not finite \(NaN at element 0/);
+    await expect(evaluateZeroShot({ members: [{ model: m, weight: 1 }], imagefolder: folder, decodeThreads: 0, templates: 'simple' })).rejects.toThrow(
+      /^folder: model stub: text features are not finite \(NaN at element 0 .*first text "itap of a blue\."\): the model is broken$/,
+    );
+  });
+
+  // Retrieval, the linear probe and multi-label AP share the feature step; each would otherwise score a NaN
+  // model (recall 1.0, a RangeError naming nothing, an mAP).
+  const nanImage = (rgb: number[]) => [NaN, 0, rgb[2]! / 255];
+  const firstImage = String.raw`first image .*/blue/0\.png\): the model is broken$`;
+
+  it('retrieval: NaN image or text features', async () => {
+    const captions = join(root, 'captions_nan.json');
+    writeFileSync(captions, JSON.stringify({
+      images: [{ id: 1, file_name: 'blue/0.png' }, { id: 2, file_name: 'red/0.png' }],
+      annotations: [{ image_id: 1, caption: 'blue' }, { image_id: 2, caption: 'red' }],
+    }));
+    const o = { images: folder, captions, decodeThreads: 0 };
+    await expect(evaluateRetrieval({ ...o, evalModel: stub(nanImage) })).rejects.toThrow(
+      new RegExp(String.raw`^captions_nan: model stub: image features are not finite \(NaN at element 0 \(2 of 6 values are not finite\); ${firstImage}`),
+    );
+    await expect(evaluateRetrieval({ ...o, evalModel: stub((rgb) => [rgb[0]! / 255, 0, rgb[2]! / 255], () => [0, Infinity, 0]) })).rejects.toThrow(
+      /^captions_nan: model stub: text features are not finite \(Infinity at element 1 .*first text "blue"\): the model is broken$/,
+    );
+  });
+
+  it('linear probe: NaN image features name the folder, not a RangeError', async () => {
+    await expect(evaluateLinearProbe({ evalModel: stub(nanImage), train: folder, test: folder, decodeThreads: 0 })).rejects.toThrow(
+      new RegExp(String.raw`^\S*/folder: model stub: image features are not finite \(NaN at element 0 .*${firstImage}`),
+    );
+  });
+
+  it('multi-label: NaN image features', async () => {
+    const set = { name: 'nan-voc', classnames: NAMES, files: [join(folder, 'blue', '0.png'), join(folder, 'red', '0.png')], targets: Uint8Array.of(1, 0, 0, 1) };
+    await expect(evaluateMultiLabel({ evalModel: stub(nanImage), set, decodeThreads: 0 })).rejects.toThrow(
+      new RegExp(String.raw`^nan-voc: model stub: image features are not finite \(NaN at element 0 .*${firstImage}`),
+    );
   });
 
   it('metrics refuse NaN logits instead of ranking the true class first', () => {
