@@ -32,12 +32,18 @@ const ARRAY_FOR: Record<SafeDType, ArrayCtor> = {
 /** The reference implementation refuses headers over 100 MB; so do we (it also guards against garbage lengths). */
 const MAX_HEADER = 100_000_000;
 /**
- * A gzip checkpoint is decompressed into memory at most to max(GZIP_MIN_LIMIT, GZIP_MAX_RATIO × its size):
- * float weights compress 1-10×, so a file that inflates far beyond that is a decompression bomb.
+ * A compressed checkpoint (gzip safetensors, a torch.save zip with deflated records) is decompressed into
+ * memory at most to max(GZIP_MIN_LIMIT, GZIP_MAX_RATIO × its size): float weights compress 1-10×, so a file
+ * that inflates far beyond that is a decompression bomb.
  */
 export const GZIP_MAX_RATIO = 100;
 export const GZIP_MIN_LIMIT = 256 * 1024 * 1024;
-const gzipLimit = (compressed: number): number => Math.max(GZIP_MIN_LIMIT, GZIP_MAX_RATIO * compressed);
+export const inflateLimit = (compressed: number): number => Math.max(GZIP_MIN_LIMIT, GZIP_MAX_RATIO * compressed);
+
+/** The error for `what` (in `path`, a `compressed`-byte file) decompressing past inflateLimit. */
+export function inflateLimitError(path: string, what: string, compressed: number): InputError {
+  return new InputError(path, `${what} decompresses to more than ${inflateLimit(compressed)} bytes, the limit for a ${compressed}-byte file (${GZIP_MAX_RATIO}× its size, at least ${GZIP_MIN_LIMIT} bytes): refusing it`);
+}
 
 if (endianness() !== 'LE') throw new Error('cliplab safetensors I/O assumes a little-endian host');
 
@@ -175,13 +181,11 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
     const first8 = new Uint8Array(Math.min(8, size));
     await readFully(fh, first8, 0);
     if (path.endsWith('.gz') || (first8[0] === 0x1f && first8[1] === 0x8b)) {
-      const limit = gzipLimit(size);
       let bytes: Uint8Array;
       try {
-        bytes = gunzipSync(await fh.readFile(), { maxOutputLength: limit });
+        bytes = gunzipSync(await fh.readFile(), { maxOutputLength: inflateLimit(size) });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-          throw new InputError(path, `gzip data decompresses to more than ${limit} bytes, the limit for a ${size}-byte file (${GZIP_MAX_RATIO}× its size, at least ${GZIP_MIN_LIMIT} bytes): refusing it`);
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw inflateLimitError(path, 'gzip data', size);
         throw new InputError(path, `gzip data is corrupt or truncated (${(err as Error).message})`);
       }
       return parseSafetensors(path, bytes);

@@ -6,7 +6,7 @@
 import yauzl from 'yauzl';
 import { InputError } from '../util/errors.js';
 import { type PyGlobal, type PyValue, pyGlobal, unpickle } from './pickle.js';
-import { numel, type NamedTensor, type SafeDType, type SafetensorsFile } from './safetensors.js';
+import { inflateLimit, inflateLimitError, numel, type NamedTensor, type SafeDType, type SafetensorsFile } from './safetensors.js';
 
 /** Storage class → dtype and item size (torch's typed storages, as torch.save still names them). */
 const STORAGES: Record<string, [SafeDType, number] | null> = {
@@ -154,9 +154,23 @@ async function* zipEntries(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
   }
 }
 
-/** One record's bytes into a fresh buffer of `size` bytes (the size the pickle implies, checked first). */
-async function readRecord(file: string, zip: yauzl.ZipFile, e: yauzl.Entry, size: number): Promise<ArrayBuffer> {
+/** Bytes of records read so far from one zip, held to the decompression-bomb limit of its file size. */
+interface Inflated {
+  bytes: number;
+}
+
+/**
+ * One record's bytes into a fresh buffer of `size` bytes (the size the pickle implies, checked first). The
+ * declared size is charged to `used` before allocating: yauzl stops a record at its declared size, so this
+ * caps what a deflated record can inflate to, as the gzip path caps gzip data.
+ */
+async function readRecord(file: string, zip: yauzl.ZipFile, e: yauzl.Entry, size: number, used: Inflated): Promise<ArrayBuffer> {
   if (e.uncompressedSize !== size) throw new InputError(file, `record ${e.fileName} holds ${e.uncompressedSize} bytes, the pickle says ${size}`);
+  if (used.bytes + size > inflateLimit(zip.fileSize)) {
+    const total = used.bytes ? `, ${used.bytes + size} with the records before it` : '';
+    throw inflateLimitError(file, `record ${e.fileName} (${size} bytes declared${total})`, zip.fileSize);
+  }
+  used.bytes += size;
   const out = new Uint8Array(new ArrayBuffer(size));
   const stream = await zip.openReadStreamPromise(e);
   let done = 0;
@@ -240,14 +254,15 @@ export async function readTorchCheckpoint(file: string): Promise<SafetensorsFile
     const prefix = pkls[0]!.slice(0, -'data.pkl'.length);
     if ([...entries.keys()].some((n) => n.startsWith(`${prefix}code/`)))
       throw new InputError(file, 'a TorchScript archive (torch.jit.save), not a state dict: load it in PyTorch and torch.save(model.state_dict())');
+    const used: Inflated = { bytes: 0 };
     const order = entries.get(`${prefix}byteorder`);
     if (order) {
-      const b = new TextDecoder().decode(await readRecord(file, zip, order, order.uncompressedSize));
+      const b = new TextDecoder().decode(await readRecord(file, zip, order, order.uncompressedSize, used));
       if (b.trim() !== 'little') throw new InputError(file, `byte order '${b.trim()}' is not supported (little-endian only)`);
     }
     const pklEntry = entries.get(pkls[0]!)!;
     if (pklEntry.uncompressedSize > 256 << 20) throw new InputError(file, `data.pkl is ${pklEntry.uncompressedSize} bytes; a state dict's is a few MB at most`);
-    const pkl = new Uint8Array(await readRecord(file, zip, pklEntry, pklEntry.uncompressedSize));
+    const pkl = new Uint8Array(await readRecord(file, zip, pklEntry, pklEntry.uncompressedSize, used));
     const root = unpickle(pkl, { globals: torchGlobals(file), persistentLoad: persistentLoad(file), where: `${file}: data.pkl` });
     const refs = stateDictOf(file, root);
     const storages = new Map<string, ArrayBuffer>();
@@ -260,7 +275,7 @@ export async function readTorchCheckpoint(file: string): Promise<SafetensorsFile
       if (!buf) {
         const e = entries.get(`${prefix}data/${t.storage.key}`);
         if (!e) throw new InputError(file, `tensor '${name}': storage record data/${t.storage.key} is missing`);
-        buf = await readRecord(file, zip, e, t.storage.numel * item);
+        buf = await readRecord(file, zip, e, t.storage.numel * item, used);
         storages.set(t.storage.key, buf);
       }
       tensors.set(name, materialize(file, name, t, buf, dtype));
