@@ -23,12 +23,14 @@ export const LAYERS = [
 /** Import patterns that reach a folder of a later layer, from a file in `layer` (relative paths resolve by name). */
 function forbidden(index) {
   const later = LAYERS.slice(index + 1).flatMap((l) => l.dirs);
-  // `data/x` folders are imported as `../x/…` from a sibling data folder, or `…/data/x/…` from elsewhere.
+  // From inside src/data a data folder is reached as `…/x/…` at any depth (`../x/`, `../../x/`, `./../x/`), so
+  // its name alone is forbidden there (no other src folder shares a data folder's name); from elsewhere the path
+  // passes through `data/`.
   const inData = LAYERS[index].dirs[0].startsWith('data/');
-  return later.flatMap((d) => {
+  return later.map((d) => {
     const leaf = d.split('/').pop();
-    if (!d.startsWith('data/')) return [`**/${d}/**`];
-    return inData ? [`../${leaf}/**`, `**/data/${leaf}/**`] : [`**/data/${leaf}/**`];
+    if (!d.startsWith('data/')) return `**/${d}/**`;
+    return inData ? `**/${leaf}/**` : `**/data/${leaf}/**`;
   });
 }
 

@@ -27,6 +27,13 @@ describe('lint layers', () => {
     ['src/data/curation/a.ts', '../../train/loop.js'],
     ['src/analysis/a.ts', '../../test/support/golden.js'],
     ['src/models/a.ts', 'onnxruntime-node'],
+    // Files in nested folders, and paths spelled with a leading `./`, reach the same later layers.
+    ['src/data/images/corruptions/a.ts', '../../loader/order.js'],
+    ['src/data/images/corruptions/a.ts', '../../curation/build.js'],
+    ['src/data/images/corruptions/a.ts', '../../../train/loop.js'],
+    ['src/data/images/a.ts', './../loader/order.js'],
+    ['src/data/loader/sub/a.ts', '../../curation/spec.js'],
+    ['src/models/sub/a.ts', '../../data/shards/reader.js'],
   ])('%s may not import %s', async (file, imp) => {
     expect(await layerErrors(file, imp)).toHaveLength(1);
   });
@@ -41,6 +48,10 @@ describe('lint layers', () => {
     ['src/cli/a.ts', '../study/plan.js'],
     ['src/runtime/a.ts', 'onnxruntime-node'],
     ['src/eval/a.test.ts', '../../test/support/golden.js'],
+    ['src/data/images/corruptions/a.ts', '../transform.js'],
+    ['src/data/images/corruptions/a.ts', '../../shards/reader.js'],
+    ['src/data/images/corruptions/a.ts', '../../../util/seed.js'],
+    ['src/data/curation/sub/a.ts', '../../loader/index.js'],
   ])('%s may import %s', async (file, imp) => {
     expect(await layerErrors(file, imp)).toEqual([]);
   });
