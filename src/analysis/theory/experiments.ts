@@ -1,5 +1,5 @@
 // The theory experiment: sources with core and spurious signal, models of several "sizes" (finite-sample
-// least squares) per design, mixtures and filtered sources; checks the three claims of DESIGN §5 and the
+// least squares) per design, mixtures and filtered sources; checks the three claims of docs/theory.md and the
 // closed forms against Monte Carlo.
 import { Rng } from '../../util/rng.js';
 import { normalCdf } from '../normal.js';

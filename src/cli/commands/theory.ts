@@ -1,4 +1,4 @@
-// `cliplab theory --out DIR`: the Gaussian theory model of DESIGN §5 — lines, dilution, filtering.
+// `cliplab theory --out DIR`: the Gaussian theory model of docs/theory.md — lines, dilution, filtering.
 import type { Command } from 'commander';
 import { DEFAULT_THEORY_CONFIG, type TheoryConfig, runTheory } from '../../analysis/theory/experiments.js';
 import { writeTheory } from '../../analysis/theory/write-theory.js';
