@@ -46,8 +46,8 @@ describe('golden cases (OpenCLIP v2.20.0 SimpleTokenizer, ftfy 6.1.1)', () => {
   });
 });
 
-describe('fuzz cases (Python reference: OpenCLIP tokenizer code over ftfy with 6.1 tables, see testdata/)', () => {
-  const fuzz = JSON.parse(readFileSync(new URL('./testdata/fuzz-cases.json', import.meta.url), 'utf8')) as Array<[string, number[]]>;
+describe('fuzz cases (Python reference: OpenCLIP tokenizer code over ftfy with 6.1 tables, see test/fixtures/tokenizer/)', () => {
+  const fuzz = JSON.parse(readFileSync(new URL('../../../test/fixtures/tokenizer/fuzz-cases.json', import.meta.url), 'utf8')) as Array<[string, number[]]>;
   it('encodes all 400 random awkward strings to the reference ids', () => {
     const tok = getTokenizer();
     const bad = fuzz.filter(([t, ids]) => JSON.stringify(tok.encode(t)) !== JSON.stringify(ids)).map(([t]) => t);
