@@ -26,6 +26,12 @@ describe('bench train', () => {
     const fedMs = (1000 * 6 * 4) / r.data!.images_per_s;
     expect(r.step_ms.reduce((a, b) => a + b, 0) + fedMs).toBeLessThan(wall);
     expect(r.data!.data_wait_ms_median).toBeLessThanOrEqual(fedMs); // a wait is part of its step
+    // The ratio is the loader-fed rate over the fixed-batch rate; both rates are reported rounded to 0.01
+    // and the ratio to 0.001, so they agree within what that rounding can move.
+    const fedRate = r.data!.images_per_s;
+    const fixedRate = r.images_per_s;
+    const slack = 0.0005 + (fedRate / fixedRate) * (0.005 / fedRate + 0.005 / fixedRate) + 1e-9;
+    expect(Math.abs(r.data!.ratio - fedRate / fixedRate)).toBeLessThanOrEqual(slack);
     await expect(benchTrain({ model: 'ViT-Nano-8-32', batchSize: 4, steps: 1, warmup: 0, data: join(dir, 'nope') })).rejects.toThrow(/nope/);
   });
 
