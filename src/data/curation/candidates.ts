@@ -2,6 +2,7 @@
 // filters and deduplication (shard index, ordinal in the shard, CLIP score or NaN, key hash), in read order,
 // written and read sequentially in bounded memory whatever the source's size.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { seedFor } from '../../util/seed.js';
 
 export interface Candidate {
   /** Index of the shard in the source's shard list. */
@@ -17,11 +18,9 @@ export interface Candidate {
 const RECORD = 16;
 const BUFFER = 1 << 20;
 
-/** FNV-1a over the key's UTF-16 code units. */
+/** FNV-1a over the key's UTF-16 code units (seedFor with seed 0 is exactly that hash). */
 export function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return seedFor(0, key);
 }
 
 export class CandidateWriter {
