@@ -1,6 +1,6 @@
 // Turns loaded result files into the study table: one row per model with its reference accuracy and its
 // accuracy on each shift; picks the reference dataset; rejects inconsistent inputs naming the file.
-import type { DesignInfo, LoadedResult } from '../eval/result.js';
+import type { DesignInfo, LoadedResult, Result } from '../eval/result.js';
 import { classesKey } from '../eval/result.js';
 import { describeDefaults } from '../eval/clip-benchmark.js';
 import { canonicalDataset } from '../eval/dataset-names.js';
@@ -136,12 +136,44 @@ export function selectClassSubsets(
   return out;
 }
 
+/** The weights a result was computed from (eval's sha256, or its ensemble members' joined); undefined when it does not say. */
+function weightsOf(r: Result): string | undefined {
+  const p = r.provenance;
+  if (typeof p?.weights_sha256 === 'string') return p.weights_sha256;
+  const members = (p?.ensemble as { members?: { weights_sha256?: unknown }[] } | undefined)?.members;
+  if (Array.isArray(members) && members.length && members.every((m) => typeof m?.weights_sha256 === 'string'))
+    return members.map((m) => m.weights_sha256 as string).join('+');
+  return undefined;
+}
+
+/**
+ * One model's results must come from one set of weights: an eval rerun after retraining overwrites only the
+ * datasets it evaluates, and the old weights' results for the others would otherwise be analyzed as the new model's.
+ */
+function checkOneWeightsPerModel(results: LoadedResult[]): void {
+  const first = new Map<string, { weights: string; file: string }>();
+  const short = (w: string): string => w.split('+').map((h) => `${h.slice(0, 12)}…`).join('+');
+  for (const { file, result } of results) {
+    const weights = weightsOf(result);
+    if (weights === undefined) continue;
+    const prev = first.get(result.model);
+    if (!prev) first.set(result.model, { weights, file });
+    else if (prev.weights !== weights)
+      throw new InputError(
+        file,
+        `model ${result.model} was evaluated from weights sha256 ${short(weights)} here but ${short(prev.weights)} in ${prev.file}; ` +
+          `results of replaced weights are mixed in: evaluate the model again on every dataset or remove the stale files`,
+      );
+  }
+}
+
 export function buildStudy(results: LoadedResult[], opts: StudyOptions = {}): Study {
   if (results.length === 0) throw new InputError('results', 'no result files found');
   const warnings: string[] = [];
   const datasets = new Set(results.map((r) => r.result.dataset));
   if (datasets.has(AVERAGE))
     throw new InputError(results.find((r) => r.result.dataset === AVERAGE)!.file, `dataset name "${AVERAGE}" is reserved`);
+  checkOneWeightsPerModel(results);
   const reference = pickReference(results, datasets, opts.reference);
   results = selectClassSubsets(results, new Set(opts.baselineDesigns ?? []), opts.classes, warnings);
 
