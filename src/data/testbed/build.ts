@@ -26,6 +26,7 @@ import {
 } from './constants.js';
 import { FAMILY_SETS, iconPackages, refKey } from './families.js';
 import { MIN_ARTWORKS_PER_FAMILY, classEligibility, compareHex, conceptPriority, evalClasses, loadIconSets, sharedConcepts, type IconSetIndex, type IconSvg } from './icon-sets.js';
+import { type BuildTestbedOptions } from './options.js';
 import { MANIFEST_FILE, type TestbedEvalSet, type TestbedManifest, type TestbedSource } from './manifest.js';
 import { distortedView, evalView, renderView, trainingView } from './render.js';
 import { ReferenceSet } from '../images/hash-sets.js';
@@ -36,31 +37,6 @@ import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
-
-export interface BuildTestbedOptions {
-  out: string;
-  /** Side of the rendered images in pixels (default 64). */
-  imageSize?: number;
-  /** Fraction of each training source's pairs whose caption describes another concept (default 0.2). */
-  misaligned?: number;
-  seed?: number;
-  /** Restrict the build to the first N shared concepts in class-priority order (quick builds, tests). */
-  concepts?: number;
-  /** Samples per artwork (one set's icon of one concept) in each training source (default 2). */
-  views?: number;
-  /** Images per class in the class-subset eval sets (default 5). */
-  evalViews?: number;
-  /** Images per class in the `-full` eval sets (default 2). */
-  evalViewsFull?: number;
-  shardSize?: number;
-  /**
-   * Also write `<reference>-corrupted`: the reference eval images with ImageNet-C corruptions at this severity
-   * (1–5; one of the 15 corruptions drawn per image), a synthetic shift listed in the manifest. Default none.
-   */
-  corruptionSeverity?: number;
-  /** Images rendered at once (default 8; sharp runs them on libuv's thread pool). */
-  concurrency?: number;
-}
 
 type Resolved = Required<Omit<BuildTestbedOptions, 'concepts' | 'corruptionSeverity'>> & { concepts: number | null; corruptionSeverity: number | null };
 

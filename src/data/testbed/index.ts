@@ -1,5 +1,6 @@
 // The built-in icon/emoji testbed: public API (build, manifest reader, source and eval set names).
-export { buildTestbed, type BuildTestbedOptions } from './build.js';
+export { buildTestbed } from './build.js';
+export { TESTBED_OPTIONS, type BuildTestbedOptions } from './options.js';
 export {
   readTestbedManifest,
   sourceShardPaths,
