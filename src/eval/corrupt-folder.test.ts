@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSeverities } from '../cli/commands/corrupt.js';
+import { parseSeverities } from '../data/images/corruptions/index.js';
 import { corruptFolder, prepareCrop } from './corrupt-folder.js';
 
 let root: string;

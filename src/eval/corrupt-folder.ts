@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { toRgb } from '../data/images/alpha.js';
-import { corruptImage, CORRUPTION_NAMES, type CorruptOptions } from '../data/images/corruptions/index.js';
+import { corruptImage, CORRUPTION_NAMES, type CorruptFlags, type CorruptOptions } from '../data/images/corruptions/index.js';
 import { pillowResize } from '../data/images/corruptions/filters.js';
 import { withDirLock } from '../util/dir-lock.js';
 import { checkCorruptInput } from './corrupt-inputs.js';
@@ -16,22 +16,12 @@ import { writeFileAtomic } from '../util/fs.js';
 import { Rng } from '../util/rng.js';
 import { IMAGE_EXTENSIONS, readImageFolder } from './image-folder.js';
 
-export interface CorruptFolderOptions {
+export type CorruptFolderOptions = Pick<CorruptFlags, 'corruptions' | 'severities' | 'seed' | 'size' | 'format' | 'frostDir'> & {
   input: string;
   out: string;
-  /** Default: the 15 benchmark corruptions. */
-  corruptions?: string[];
-  /** Default 1…5. */
-  severities?: number[];
-  seed?: number;
-  /** Side of the centre crop (224, as ImageNet-C); 0 keeps each image's size. */
-  size?: number;
-  format?: 'jpeg' | 'png';
-  /** Directory of frost textures (images at least `size` on each side) to use instead of the procedural one. */
-  frostDir?: string;
   onImage?: () => void;
   onSkip?: (file: string, reason: string) => void;
-}
+};
 
 export interface CorruptFolderResult {
   written: number;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { corruptImage, CORRUPTION_NAMES } from '../images/corruptions/index.js';
+import { corruptImage, CORRUPTION_NAMES, type CorruptFlags } from '../images/corruptions/index.js';
 import { pillowResize } from '../images/corruptions/filters.js';
 import { withDirLock } from '../../util/dir-lock.js';
 import { writeJsonAtomic } from '../../util/fs.js';
@@ -17,13 +17,7 @@ import { MANIFEST_FILE, readTestbedManifest, type TestbedEvalSet, type TestbedMa
 export const CORRUPTED_SUFFIX = '-corrupted';
 const FULL = '-full';
 
-export interface CorruptionShiftOptions {
-  /** Severity 1…5 (default 3, the middle of the benchmark's range). */
-  severity?: number;
-  /** Corruptions drawn from (default the 15 of the benchmark). */
-  corruptions?: string[];
-  seed?: number;
-}
+export type CorruptionShiftOptions = Pick<CorruptFlags, 'severity' | 'corruptions' | 'seed'>;
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 

@@ -2,3 +2,4 @@
 export { corruptImage, CORRUPTION_NAMES, diskKernel, type CorruptionName, type CorruptOptions } from './corruptions.js';
 export { plasmaFractal, motionBlur, frostTexture } from './textures.js';
 export { gaussianFilter, clippedZoom, pillowResize, rgbToHsv, hsvToRgb, type Plane } from './filters.js';
+export { CORRUPT_OPTIONS, parseSeverities, type CorruptFlags } from './options.js';
