@@ -2,10 +2,9 @@
 // python3 and torch. Tests that run the real tools import `peerTool` and `runPeer` from here.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pythonModules } from '../support/tools.js';
+import { PEER_DIR, pythonModules } from '../support/tools.js';
 
-export const PEER_DIR = fileURLToPath(new URL('../../../shared/peer/', import.meta.url));
+export { PEER_DIR };
 export const PEER_PYTHON = '/usr/bin/python3';
 const PYTHONPATH = ['open_clip-2.20.0/src', 'ftfy-6.1.1', 'webdataset-0.2.48'].map((p) => join(PEER_DIR, p)).join(':');
 

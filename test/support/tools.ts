@@ -28,8 +28,11 @@ export function slurmTool(): External {
   return { name: 'Slurm', available: up, why };
 }
 
-/** ../shared/peer beside the clone: OpenCLIP v2.20.0 on Debian's PyTorch (its setup.sh installs the packages). */
-export const PEER_DIR = fileURLToPath(new URL('../../../shared/peer', import.meta.url));
+/**
+ * ../shared/peer beside the clone: OpenCLIP v2.20.0 on Debian's PyTorch (its setup.sh installs the packages).
+ * CLIPLAB_PEER_DIR names it for a checkout elsewhere (a git worktree has no ../shared beside it).
+ */
+export const PEER_DIR = process.env.CLIPLAB_PEER_DIR || fileURLToPath(new URL('../../../shared/peer', import.meta.url));
 
 /** The PYTHONPATH the peer's setup.sh prints (its bundled open_clip, ftfy and webdataset). */
 export const PEER_PYTHONPATH = ['open_clip-2.20.0/src', 'ftfy-6.1.1', 'webdataset-0.2.48'].map((d) => join(PEER_DIR, d)).join(':');

@@ -5,7 +5,7 @@
 // mapping, the launch commands, and the log-line parser on a line OpenCLIP printed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,29 @@ describeWith(openclipPeer(), 'train --engine openclip (OpenCLIP v2.20 trainer, C
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe("cliplab: --engine openclip: /usr/bin/python3 cannot import open_clip (ModuleNotFoundError: No module named 'open_clip'); install it for that Python, or pass --python");
     expect(existsSync(join(out, 'params.json'))).toBe(false);
+  });
+
+  it('--dry-run prints the launch command with the mapped settings and writes nothing', () => {
+    const out = join(root, 'dry-run');
+    const data = join(tb, 'sources', 'emoji-flat');
+    const shards = readdirSync(data).filter((f) => f.endsWith('.tar')).sort();
+    const args = ['train', '--engine', 'openclip', '--python', '/usr/bin/python3', '--data', data, '--model', 'ViT-Nano-8-32', '--out', out, '--samples', '48', '--batch-size', '8', '--lr', '2e-3', '--epochs', '3', '--dry-run'];
+    const r = cliplab(args);
+    expect(r.code, r.stderr).toBe(0);
+    const line = r.stdout.trim();
+    expect(line.split('\n')).toHaveLength(1);
+    expect(shards).toHaveLength(1); // the testbed writes one shard per source at this size
+    for (const want of [`--train-data ${join(data, shards[0]!)}`, '--lr 0.002', '--batch-size 8', '--epochs 3', '--train-num-samples 48', '--model ViT-Nano-8-32', '--dataset-type webdataset'])
+      expect(line, want).toContain(want);
+    expect(line.startsWith('/usr/bin/python3 -u ')).toBe(true);
+    expect(r.stderr).toContain(`the run writes ${join(out, 'openclip', 'launch.py')}`);
+    expect(existsSync(out)).toBe(false);
+    const j = cliplab([...args, '--json']);
+    expect(j.code, j.stderr).toBe(0);
+    const cmd = JSON.parse(j.stdout) as { argv: string[]; writes: string[] };
+    expect(cmd.argv[cmd.argv.indexOf('--lr') + 1]).toBe('0.002');
+    expect(cmd.argv[cmd.argv.indexOf('--logs') + 1]).toBe(join(out, 'openclip'));
+    expect(existsSync(out)).toBe(false);
   });
 
   it("trains a config with a short text context on OpenCLIP's unmodified trainer (v2.20 tokenizes to 77 on its own)", { timeout: 600_000 }, () => {
