@@ -18,7 +18,11 @@ function helpText(def: OptionDefs[string]): string {
  * `train --dat x` would say "--out not specified" instead of naming the mistyped flag.
  */
 export function addOptions(cmd: Command, defs: OptionDefs): Command {
-  for (const def of Object.values(defs)) cmd.option(def.flag, def.required ? `${helpText(def)} (required)` : helpText(def));
+  for (const def of Object.values(defs)) {
+    const help = def.required ? `${helpText(def)} (required)` : helpText(def);
+    if (def.repeatable) cmd.option(def.flag, help, (v: string, acc: string[] = []) => [...acc, v]);
+    else cmd.option(def.flag, help);
+  }
   return cmd;
 }
 
@@ -29,7 +33,9 @@ export function optionsFromFlags<D extends OptionDefs>(defs: D, flags: Record<st
     const raw = flags[attribute(flagName(def))];
     if (raw === undefined && def.required) throw new InputError(flagName(def), 'required');
     if (raw === undefined) continue;
-    out[key] = typeof raw === 'boolean' ? raw : readFlag(def, String(raw));
+    if (typeof raw === 'boolean') out[key] = raw;
+    else if (Array.isArray(raw)) out[key] = raw.flatMap((t: string) => readFlag(def, t) as unknown[]);
+    else out[key] = readFlag(def, String(raw));
   }
   return out as OptionsOf<D>;
 }

@@ -12,6 +12,7 @@ import { lockDir } from '../util/dir-lock.js';
 import { type Executor, LocalProcessExecutor, killGroup, processMatches, processesWithArg } from './executor.js';
 import { findingsMarkdown, studyFindings } from '../analysis/findings.js';
 import { type JobContext, jobWork, studyLayout } from './jobs.js';
+import type { StudyOptions } from './options.js';
 import { type StudyPlan, planStudy } from './plan.js';
 import { writeSourceSamples } from './samples.js';
 import { type ScheduleResult, type StudyEvent, runSchedule } from './scheduler.js';
@@ -19,22 +20,18 @@ import type { LoadedSpec } from './spec.js';
 import { type JobRecord, STORE_FILE, StudyStore } from './store.js';
 import { changedInput, downstream } from './stale-inputs.js';
 
-export interface RunStudyOptions {
+/** jobs: at once on the local pool (default 1); threads: per job (default: the spec's train.threads, else the command's). */
+export type RunStudyOptions = Pick<StudyOptions, 'jobs' | 'threads' | 'retries'> & {
   spec: LoadedSpec;
   out: string;
-  /** Jobs at once on the local pool (default 1). */
-  jobs?: number;
-  /** Intra-op threads per job (default: the spec's train.threads, else the command's default). */
-  threads?: number;
   /** Replaces the local pool (e.g. a queue-backed executor). */
   executor?: Executor;
   signal?: AbortSignal;
-  retries?: number;
   /** Skip analysis and report (jobs only). */
   jobsOnly?: boolean;
   onEvent?: (e: StudyEvent) => void;
   onInfo?: (msg: string) => void;
-}
+};
 
 export interface StudyOutcome {
   plan: StudyPlan;

@@ -26,6 +26,8 @@ export interface OptionDef<T = unknown, P extends string | undefined = string | 
   nullable: boolean;
   /** The command line must give it. */
   required: boolean;
+  /** The flag may be given more than once; the values of each are concatenated (the kind reads a list). */
+  repeatable: boolean;
   /** Help text for the default, shown as "(default …)". */
   defaultText?: string;
 }
@@ -45,7 +47,7 @@ export type ParamsOf<D extends OptionDefs> = {
 /** Declares one option. `param` names its stored key; `result` marks it as part of what defines a result. */
 export function option<T, const P extends string | undefined = undefined, const N extends boolean = false>(
   kind: ValueKind<T>,
-  meta: { flag: string; help: string; param?: P; result?: boolean; nullable?: N; required?: boolean; defaultText?: string },
+  meta: { flag: string; help: string; param?: P; result?: boolean; nullable?: N; required?: boolean; repeatable?: boolean; defaultText?: string },
 ): OptionDef<T, P> & { nullable: N } {
   return {
     kind,
@@ -55,6 +57,7 @@ export function option<T, const P extends string | undefined = undefined, const 
     result: meta.result ?? false,
     nullable: (meta.nullable ?? false) as N,
     required: meta.required ?? false,
+    repeatable: meta.repeatable ?? false,
     defaultText: meta.defaultText,
   };
 }

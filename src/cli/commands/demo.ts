@@ -3,7 +3,9 @@
 import type { Command } from 'commander';
 import { demoSpecPath } from '../../study/demo.js';
 import { readStudySpec } from '../../study/spec.js';
-import { defaultJobs, runStudyCommand, type StudyFlags } from './study.js';
+import { STUDY_OPTIONS } from '../../study/options.js';
+import { optionsFromFlags } from '../options.js';
+import { defaultJobs, runStudyCommand } from './study.js';
 
 export function register(program: Command): void {
   program
@@ -16,8 +18,10 @@ export function register(program: Command): void {
     .option('--retries <n>', 'extra attempts per failed job (default 1)')
     .option('--dry-run', 'print the job graph')
     .option('--json', 'print a JSON summary')
-    .action(async (flags: StudyFlags & { quick?: boolean }) => {
+    .action(async (flags: Record<string, unknown> & { quick?: boolean; dryRun?: boolean; json?: boolean }) => {
+      // The study's own table reads these flags (demo's help differs: its defaults), so values and errors match.
+      const o = optionsFromFlags(STUDY_OPTIONS, flags);
       const loaded = readStudySpec(demoSpecPath(flags.quick === true));
-      await runStudyCommand(loaded, { ...flags, threads: flags.threads ?? '1' }, { jobs: defaultJobs() });
+      await runStudyCommand(loaded, { ...o, out: String(o.out), threads: o.threads ?? 1, dryRun: flags.dryRun, json: flags.json }, { jobs: defaultJobs() });
     });
 }

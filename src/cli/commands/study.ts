@@ -4,30 +4,18 @@ import { cpus } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Robustness } from '../../analysis/robustness-types.js';
+import { SLURM_ONLY, STUDY_OPTIONS, type StudyOptions } from '../../study/options.js';
 import { readStudySpec, type LoadedSpec } from '../../study/spec.js';
 import { runStudy, validateStudy } from '../../study/run-study.js';
 import { SlurmExecutor, kindSettings } from '../../study/slurm-executor.js';
 import type { StudyEvent } from '../../study/scheduler.js';
 import { CliplabError, InputError } from '../../util/errors.js';
 import { info } from '../../util/log.js';
-import { choiceFlag, intFlag } from '../args.js';
+import { flagName } from '../../util/options.js';
+import { addOptions, optionsFromFlags } from '../options.js';
 
-export interface StudyFlags {
-  out: string;
-  executor?: string;
-  partition?: string;
-  gpusPerJob?: string;
-  cpusPerJob?: string;
-  mem?: string;
-  time?: string;
-  sbatchArg?: string[];
-  cliplab?: string;
-  jobs?: string;
-  threads?: string;
-  retries?: string;
-  dryRun?: boolean;
-  json?: boolean;
-}
+/** The study's options as its runner takes them: --out given, and the command's own switches. */
+export type StudyFlags = StudyOptions & { out: string; dryRun?: boolean; json?: boolean };
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}`;
@@ -58,15 +46,11 @@ function withOpenClipTasks(loaded: LoadedSpec): LoadedSpec['spec']['slurm'] {
 
 /** `--executor slurm` and its flags: an executor submitting each job with sbatch (null for the local pool). */
 async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number | undefined): Promise<SlurmExecutor | null> {
-  const kind = choiceFlag('--executor', flags.executor, ['local', 'slurm'] as const, 'local');
-  const slurmFlags = ['partition', 'gpusPerJob', 'cpusPerJob', 'mem', 'time', 'cliplab'] as const;
-  if (kind === 'local') {
-    const given = slurmFlags.find((k) => flags[k] !== undefined) ?? (flags.sbatchArg?.length ? 'sbatchArg' : undefined);
-    if (given) throw new InputError(`--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'applies only with --executor slurm');
+  if ((flags.executor ?? 'local') === 'local') {
+    const given = SLURM_ONLY.find((k) => flags[k] !== undefined);
+    if (given) throw new InputError(flagName(STUDY_OPTIONS[given]), 'applies only with --executor slurm');
     return null;
   }
-  if (flags.mem !== undefined && !/^\d+[KMGT]?$/i.test(flags.mem)) throw new InputError('--mem', `expected Slurm memory such as 16G, got '${flags.mem}'`);
-  if (flags.time !== undefined && !/^(\d+-)?\d+(:\d+){0,2}$/.test(flags.time)) throw new InputError('--time', `expected a Slurm time such as 4:00:00, got '${flags.time}'`);
   await SlurmExecutor.check();
   const out = resolve(flags.out);
   return new SlurmExecutor({
@@ -76,8 +60,8 @@ async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number |
     slots: jobs,
     settings: kindSettings(withOpenClipTasks(loaded), {
       partition: flags.partition,
-      gpus: flags.gpusPerJob === undefined ? undefined : intFlag('--gpus-per-job', flags.gpusPerJob, 0, 0),
-      cpus: flags.cpusPerJob === undefined ? undefined : intFlag('--cpus-per-job', flags.cpusPerJob, 1),
+      gpus: flags.gpusPerJob,
+      cpus: flags.cpusPerJob,
       mem: flags.mem,
       time: flags.time,
       sbatch_args: flags.sbatchArg,
@@ -87,10 +71,8 @@ async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number |
 
 /** Runs a loaded spec with the study flags; SIGINT/SIGTERM stop the jobs and leave the store resumable. */
 export async function runStudyCommand(loaded: LoadedSpec, flags: StudyFlags, defaults: { jobs?: number } = {}): Promise<void> {
-  const jobs = intFlag('--jobs', flags.jobs, defaults.jobs ?? 1);
-  const threads = flags.threads === undefined ? undefined : intFlag('--threads', flags.threads, 1);
-  const retries = intFlag('--retries', flags.retries, 1, 0);
-  const slurm = await executorFor(loaded, flags, flags.jobs === undefined ? undefined : jobs);
+  const jobs = flags.jobs ?? defaults.jobs ?? 1;
+  const slurm = await executorFor(loaded, flags, flags.jobs);
   if (flags.dryRun) {
     const plan = validateStudy(loaded, flags.out);
     const summary = {
@@ -126,8 +108,8 @@ export async function runStudyCommand(loaded: LoadedSpec, flags: StudyFlags, def
       spec: loaded,
       out: flags.out,
       jobs,
-      threads,
-      retries,
+      threads: flags.threads,
+      retries: flags.retries,
       ...(slurm ? { executor: slurm } : {}),
       signal: controller.signal,
       onEvent,
@@ -167,25 +149,15 @@ export function defaultJobs(): number {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('study')
     .description('run a study spec: build → train → eval for every design and size, then analyze and report (resumable; see docs/study.md)')
-    .argument('<spec>', 'study spec (YAML or JSON)')
-    .requiredOption('--out <dir>', 'study directory (holds study.sqlite, runs, results, report.html)')
-    .option('--executor <local|slurm>', 'where jobs run: local subprocesses (default) or one Slurm batch job each (see docs/scale.md)')
-    .option('--partition <name>', 'slurm: partition for every job')
-    .option('--gpus-per-job <n>', 'slurm: GPUs per job (--gres=gpu:N)')
-    .option('--cpus-per-job <n>', 'slurm: CPUs per job (--cpus-per-task)')
-    .option('--mem <size>', 'slurm: memory per job, e.g. 32G')
-    .option('--time <limit>', 'slurm: time limit per job, e.g. 4:00:00')
-    .option('--sbatch-arg <arg>', 'slurm: one more sbatch argument (repeatable), e.g. --sbatch-arg=--account=abc', (v: string, acc: string[] = []) => [...acc, v])
-    .option('--cliplab <cmd>', "slurm: the command that starts cliplab on the nodes (default 'cliplab' on their PATH)")
-    .option('--jobs <n>', 'jobs at once (default 1; with slurm: jobs submitted at once, default all that are ready)')
-    .option('--threads <t>', 'intra-op threads per job')
-    .option('--retries <n>', 'extra attempts per failed job in this run (default 1)')
+    .argument('<spec>', 'study spec (YAML or JSON)');
+  addOptions(cmd, STUDY_OPTIONS)
     .option('--dry-run', 'validate the spec and print the job graph')
     .option('--json', 'print a JSON summary')
-    .action(async (spec: string, flags: StudyFlags) => {
-      await runStudyCommand(readStudySpec(spec), flags);
+    .action(async (spec: string, flags: Record<string, unknown> & { dryRun?: boolean; json?: boolean }) => {
+      const o = optionsFromFlags(STUDY_OPTIONS, flags);
+      await runStudyCommand(readStudySpec(spec), { ...o, out: String(o.out), dryRun: flags.dryRun, json: flags.json });
     });
 }

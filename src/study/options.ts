@@ -1,0 +1,35 @@
+// The options of `cliplab study` (and the subset `cliplab demo` takes), declared once: the study command's
+// flags, the typed values its runner gets, and RunStudyOptions' jobs/threads/retries derive from this table.
+import { z } from 'zod';
+import { type OptionsOf, type ValueKind, choice, int, option, text } from '../util/options.js';
+
+/** A count >= 1, worded "an integer >= 1" (not int(1)'s "a positive integer"): the message these flags have always given. */
+const count: ValueKind<number> = { ...int(1), want: 'an integer >= 1' };
+
+/** Text matching `re`, described as `want` in errors. */
+function matching(re: RegExp, want: string): ValueKind<string> {
+  return { schema: z.string().regex(re), want, fromText: (t) => t };
+}
+
+/** One sbatch argument per --sbatch-arg (its text may hold commas). */
+const sbatchArgs: ValueKind<string[]> = { schema: z.array(z.string()), want: 'an sbatch argument', fromText: (t) => [t] };
+
+export const STUDY_OPTIONS = {
+  out: option(text, { flag: '--out <dir>', help: 'study directory (holds study.sqlite, runs, results, report.html)', required: true }),
+  executor: option(choice(['local', 'slurm'] as const), { flag: '--executor <local|slurm>', help: 'where jobs run: local subprocesses (default) or one Slurm batch job each (see docs/scale.md)' }),
+  partition: option(text, { flag: '--partition <name>', help: 'slurm: partition for every job' }),
+  gpusPerJob: option(int(0), { flag: '--gpus-per-job <n>', help: 'slurm: GPUs per job (--gres=gpu:N)' }),
+  cpusPerJob: option(count, { flag: '--cpus-per-job <n>', help: 'slurm: CPUs per job (--cpus-per-task)' }),
+  mem: option(matching(/^\d+[KMGT]?$/i, 'Slurm memory such as 16G'), { flag: '--mem <size>', help: 'slurm: memory per job, e.g. 32G' }),
+  time: option(matching(/^(\d+-)?\d+(:\d+){0,2}$/, 'a Slurm time such as 4:00:00'), { flag: '--time <limit>', help: 'slurm: time limit per job, e.g. 4:00:00' }),
+  sbatchArg: option(sbatchArgs, { flag: '--sbatch-arg <arg>', help: 'slurm: one more sbatch argument (repeatable), e.g. --sbatch-arg=--account=abc', repeatable: true }),
+  cliplab: option(text, { flag: '--cliplab <cmd>', help: "slurm: the command that starts cliplab on the nodes (default 'cliplab' on their PATH)" }),
+  jobs: option(count, { flag: '--jobs <n>', help: 'jobs at once (default 1; with slurm: jobs submitted at once, default all that are ready)' }),
+  threads: option(count, { flag: '--threads <t>', help: 'intra-op threads per job' }),
+  retries: option(int(0), { flag: '--retries <n>', help: 'extra attempts per failed job in this run', defaultText: '1' }),
+};
+
+/** The Slurm-only options: refused with the local executor. */
+export const SLURM_ONLY = ['partition', 'gpusPerJob', 'cpusPerJob', 'mem', 'time', 'cliplab', 'sbatchArg'] as const;
+
+export type StudyOptions = OptionsOf<typeof STUDY_OPTIONS>;
