@@ -7,7 +7,7 @@ import { parseChunkShare } from '../../data/ingest/index.js';
 import { info } from '../../util/log.js';
 import { choiceFlag } from '../args.js';
 
-const DEVICE_HELP = 'where CLIP scores are computed: cpu, cuda (ORT CUDA provider) or auto (cuda when installed); default cpu';
+const DEVICE_HELP = 'where CLIP scores and embeddings are computed: cpu, cuda (ORT CUDA provider) or auto (cuda when installed); default cpu';
 
 /** The engine's scorer on the asked device, resolved only when a model is loaded (all shards may be scored). */
 function scorerFactory(device: string | undefined): ClipScorerFactory {
@@ -34,14 +34,14 @@ export function register(program: Command): void {
         total: manifest.total,
         shards: manifest.shards.length,
         counts: manifest.counts,
-        sources: manifest.sources.map((s) => ({ name: s.name, read: s.read, eligible: s.eligible, selected: s.selected, rejected: s.rejected, duplicates: s.duplicates, nearDuplicates: s.nearDuplicates, contaminated: s.contaminated, corruptImages: s.corruptImages })),
+        sources: manifest.sources.map((s) => ({ name: s.name, read: s.read, eligible: s.eligible, selected: s.selected, rejected: s.rejected, duplicates: s.duplicates, nearDuplicates: s.nearDuplicates, contaminated: s.contaminated, clipDuplicates: s.clipDuplicates, clipContaminated: s.clipContaminated, corruptImages: s.corruptImages })),
         removed: manifest.removed,
         resumed,
         seconds: Number(((Date.now() - t0) / 1000).toFixed(2)),
       };
       if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
       else {
-        for (const s of summary.sources) info(`${s.name}: read ${s.read}, eligible ${s.eligible}, selected ${s.selected}${Object.keys(s.rejected).length ? `, rejected ${JSON.stringify(s.rejected)}` : ''}${s.duplicates ? `, duplicates ${s.duplicates}` : ''}${s.nearDuplicates ? `, near duplicates ${s.nearDuplicates}` : ''}${s.contaminated ? `, evaluation copies ${s.contaminated}` : ''}`);
+        for (const s of summary.sources) info(`${s.name}: read ${s.read}, eligible ${s.eligible}, selected ${s.selected}${Object.keys(s.rejected).length ? `, rejected ${JSON.stringify(s.rejected)}` : ''}${s.duplicates ? `, duplicates ${s.duplicates}` : ''}${s.nearDuplicates ? `, near duplicates ${s.nearDuplicates}` : ''}${s.contaminated ? `, evaluation copies ${s.contaminated}` : ''}${s.clipDuplicates ? `, CLIP near duplicates ${s.clipDuplicates}` : ''}${s.clipContaminated ? `, CLIP evaluation copies ${s.clipContaminated}` : ''}`);
         process.stdout.write(`wrote ${summary.total} samples in ${summary.shards} shards to ${flags.out}${resumed ? ' (resumed)' : ''}\n`);
       }
     });

@@ -210,7 +210,7 @@ async function buildLocked(o: BuildOptions): Promise<{ manifest: Manifest; resum
       await fsp.mkdir(scores.dir, { recursive: true });
       for (const d of inputs) scores.digests.set(d.path, d.sha256);
     }
-    p = await planBuild({ spec, baseDir: o.baseDir, where, signal: o.signal }, shardLists, specHash, work, captionOk, scores);
+    p = await planBuild({ spec, baseDir: o.baseDir, where, signal: o.signal, clipScorerFactory: o.clipScorerFactory }, shardLists, specHash, work, captionOk, scores);
     await writeJsonAtomic(join(work, 'plan.json'), p);
   }
   await cleanStaleTemps(out);

@@ -1,6 +1,7 @@
 // The CLIP-score scorer on the model engine: cosine similarity of the normalized image and text embeddings
-// of any checkpoint `loadClipModel` reads (run dir or safetensors), on the CPU or on ORT's CUDA provider.
-// The CLI registers it for `dataset build` and `dataset score`.
+// of any checkpoint `loadClipModel` reads (run dir or safetensors), on the CPU or on ORT's CUDA provider, and
+// the normalized image embeddings alone (CLIP near-duplicate removal). The CLI registers it for `dataset
+// build` and `dataset score`.
 import { ClipEncoders, normalizeRows } from '../../models/encoders.js';
 import { loadClipModel } from '../../models/load.js';
 import { cudaAvailable, type Device } from '../../runtime/index.js';
@@ -28,6 +29,10 @@ export function engineClipScorerFactory(opts: { threads?: number; device?: Devic
     return {
       imageSize: model.config.vision_cfg.image_size,
       contextLength: model.config.text_cfg.context_length,
+      embedDim: dim,
+      async embedImages(images, n) {
+        return normalizeRows(Float32Array.from(await enc.encodeImages(images, n)), dim);
+      },
       async score({ images, text, n }) {
         const img = normalizeRows(Float32Array.from(await enc.encodeImages(images, n)), dim);
         const txt = normalizeRows(Float32Array.from(await enc.encodeTexts(text, n)), dim);

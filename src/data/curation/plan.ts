@@ -7,11 +7,12 @@ import { join, relative } from 'node:path';
 import { CliplabError, InputError } from '../../util/errors.js';
 import { progress, type Progress } from '../../util/progress.js';
 import { countFromSizesJson } from '../shards/list.js';
-import { newReadStats, readShard, type ReadStats } from '../shards/reader.js';
+import { newReadStats, readShard, type ReadStats, type ShardRecord } from '../shards/reader.js';
 import { ImageDecodeError } from '../images/transform.js';
 import { brokenImage } from '../images/header.js';
 import { CandidateWriter, keyHash } from './candidates.js';
-import { dedupConfig, Deduplicator } from './dedup.js';
+import type { ClipScorerFactory } from './clip-score.js';
+import { dedupConfig, Deduplicator, type Removal } from './dedup.js';
 import { laionRejection, type CaptionFilter } from './filters.js';
 import { missingScore, shardScores, type ScoreSetup } from './scores.js';
 import { summarizeCut, type Cut } from './select.js';
@@ -30,6 +31,10 @@ export interface SourceReport {
   nearDuplicates: number;
   /** Copies or near copies of an evaluation image (`dedup.against`). */
   contaminated: number;
+  /** Near copies of an earlier sample by CLIP image-embedding similarity (`dedup.clip`). */
+  clipDuplicates: number;
+  /** Near copies of an evaluation image by CLIP image-embedding similarity (`dedup.clip` with `against`). */
+  clipContaminated: number;
   corruptImages: number;
   /** Candidates left after all filters. */
   eligible: number;
@@ -88,13 +93,57 @@ class RemovedLog {
 }
 
 const newReport = (spec: DatasetSpec, i: number, shards: number, requested: number | null): SourceReport => ({
-  name: spec.sources[i]!.name, path: spec.sources[i]!.path, shards, read: 0, rejected: {}, duplicates: 0, nearDuplicates: 0, contaminated: 0, corruptImages: 0, eligible: 0, requested, selected: 0, readStats: newReadStats(),
+  name: spec.sources[i]!.name, path: spec.sources[i]!.path, shards, read: 0, rejected: {}, duplicates: 0, nearDuplicates: 0, contaminated: 0, clipDuplicates: 0, clipContaminated: 0, corruptImages: 0, eligible: 0, requested, selected: 0, readStats: newReadStats(),
 });
+
+const REMOVAL_COUNT: Record<Removal['reason'], 'duplicates' | 'nearDuplicates' | 'contaminated' | 'clipDuplicates' | 'clipContaminated'> = {
+  duplicate: 'duplicates',
+  nearDuplicate: 'nearDuplicates',
+  contaminated: 'contaminated',
+  clipDuplicate: 'clipDuplicates',
+  clipContaminated: 'clipContaminated',
+};
 
 /** Reads one shard of source `i` (global shard index `g`), appending its candidates. */
 async function planShard(c: PlanContext, i: number, j: number, g: number, shard: string, report: SourceReport, out: CandidateWriter): Promise<void> {
   const scores = c.scores ? await shardScores(c.scores, shard) : null;
   const keysInShard = new Set<string>();
+  /** Deduplication, the score lookup and the candidate record, in read order. */
+  const finish = async (rec: ShardRecord, ordinal: number, embedding?: Float32Array | null): Promise<void> => {
+    if (c.dedup) {
+      let r;
+      try {
+        r = await c.dedup.check(rec.image, i, g, rec.key, embedding);
+      } catch (e) {
+        if (!(e instanceof ImageDecodeError)) throw e;
+        report.corruptImages++;
+        return;
+      }
+      if (r) {
+        report[REMOVAL_COUNT[r.reason]]++;
+        await c.removed.add({ source: report.name, shard: c.shardNames[g], key: rec.key, ...r });
+        return;
+      }
+    }
+    let score = NaN;
+    if (scores) {
+      const s = scores.get(rec.key);
+      if (s === undefined) throw missingScore(shard, rec.key);
+      score = s;
+    }
+    out.add({ shard: j, ordinal, score, keyHash: keyHash(rec.key) });
+  };
+  // CLIP deduplication embeds a batch at a time; the batch is then checked in read order, so a sample is
+  // compared with the earlier ones of its own batch too.
+  const embedBatch = c.dedup?.needsEmbeddings?.batchSize ?? 0;
+  let pending: { rec: ShardRecord; ordinal: number }[] = [];
+  const flush = async (): Promise<void> => {
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    const rows = await c.dedup!.embed(batch.map((p) => p.rec.image));
+    for (const [k, p] of batch.entries()) await finish(p.rec, p.ordinal, rows[k]);
+  };
   let ordinal = -1;
   for await (const rec of readShard(shard, { stats: report.readStats, signal: c.signal })) {
     ordinal++;
@@ -111,42 +160,26 @@ async function planShard(c: PlanContext, i: number, j: number, g: number, shard:
       report.corruptImages++;
       continue;
     }
-    if (c.dedup) {
-      let r;
-      try {
-        r = await c.dedup.check(rec.image, i, g, rec.key);
-      } catch (e) {
-        if (!(e instanceof ImageDecodeError)) throw e;
-        report.corruptImages++;
-        continue;
-      }
-      if (r) {
-        report[r.reason === 'duplicate' ? 'duplicates' : r.reason === 'nearDuplicate' ? 'nearDuplicates' : 'contaminated']++;
-        await c.removed.add({ source: report.name, shard: c.shardNames[g], key: rec.key, ...r });
-        continue;
-      }
-    }
-    let score = NaN;
-    if (scores) {
-      const s = scores.get(rec.key);
-      if (s === undefined) throw missingScore(shard, rec.key);
-      score = s;
-    }
-    out.add({ shard: j, ordinal, score, keyHash: keyHash(rec.key) });
+    if (embedBatch > 0) {
+      if (pending.push({ rec, ordinal }) >= embedBatch) await flush();
+    } else await finish(rec, ordinal);
   }
   if (c.signal?.aborted) throw new BuildInterrupted('dataset build interrupted');
+  await flush();
 }
 
 /** Pass 1 over all sources; returns the plan (the candidates are in `work`). */
-export async function planBuild(o: { spec: DatasetSpec; baseDir: string; where: string; signal?: AbortSignal }, shardLists: string[][], specHash: string, work: string, captionOk: CaptionFilter, scores: ScoreSetup | null): Promise<Plan> {
+export async function planBuild(o: { spec: DatasetSpec; baseDir: string; where: string; signal?: AbortSignal; clipScorerFactory?: ClipScorerFactory }, shardLists: string[][], specHash: string, work: string, captionOk: CaptionFilter, scores: ScoreSetup | null): Promise<Plan> {
   const { spec, baseDir, where } = o;
   const dd = dedupConfig(spec.filters?.dedup);
   const shardNames = shardLists.flat().map((sh) => relative(baseDir, sh));
-  const dedup = dd ? await Deduplicator.open(dd, baseDir, spec.sources.map((s) => s.name), shardNames, where) : null;
   const removed = new RemovedLog(join(work, 'removed.jsonl'));
   await fsp.rm(removed.path, { force: true });
   const counts = resolveCounts(spec);
-  const bar = progress('reading sources', (await countFromSizesJson(shardLists.flat())) ?? 0, 'samples');
+  const expected = (await countFromSizesJson(shardLists.flat())) ?? 0;
+  // Opened last before the try below, whose finally releases its CLIP model.
+  const dedup = dd ? await Deduplicator.open(dd, baseDir, spec.sources.map((s) => s.name), shardNames, where, o.clipScorerFactory) : null;
+  const bar = progress('reading sources', expected, 'samples');
   const c: PlanContext = { spec, where, baseDir, work, captionOk, dedup, scores, shardNames, bar, signal: o.signal, removed };
   const clip = spec.filters?.clipScore ? clipScoreFilter(spec.filters.clipScore) : null;
   const reports: SourceReport[] = [];
@@ -178,8 +211,9 @@ export async function planBuild(o: { spec: DatasetSpec; baseDir: string; where: 
   } finally {
     bar.stop();
     await scores?.scorer.close();
+    await dedup?.close();
   }
-  const nRemoved = reports.reduce((a, r) => a + r.duplicates + r.nearDuplicates + r.contaminated, 0);
+  const nRemoved = reports.reduce((a, r) => a + r.duplicates + r.nearDuplicates + r.contaminated + r.clipDuplicates + r.clipContaminated, 0);
   const removedInfo = dedup ? { file: 'removed.jsonl' as const, count: nRemoved, evalImages: dedup.evalImages.hashed } : null;
   return { version: 2, specHash, sources: reports, cuts, scored: scores !== null, total: reports.reduce((a, r) => a + r.selected, 0), removed: removedInfo };
 }

@@ -85,6 +85,17 @@ const dedupFilter = z
     against: z.array(z.string().min(1)).optional(),
     /** Hamming radius in bits of the 64-bit perceptual hash; default 10. */
     maxDistance: z.number().int().min(0).max(64).optional(),
+    /** Near copies by CLIP image-embedding similarity, within the dataset and against `against`. */
+    clip: z
+      .object({
+        /** Any checkpoint cliplab loads (resolved relative to the spec file), or hf-hub:org/name. */
+        checkpoint: z.string().min(1),
+        /** Drop a sample whose cosine similarity to an earlier kept sample (or an evaluation image) is ≥ this. */
+        minSimilarity: z.number().gt(0, 'a cosine similarity in (0, 1]').max(1, 'a cosine similarity in (0, 1]'),
+        batchSize: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -146,12 +157,32 @@ export type CaptionFilterSpec = z.infer<typeof captionFilter>;
 export type ClipScoreFilterSpec = z.infer<typeof clipScoreSchema>;
 export type DedupSpec = z.infer<typeof dedupFilter> | boolean;
 
+interface Issue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  errors?: Issue[][];
+}
+
+/**
+ * The issue to report: for a union (`dedup: true | {…}`), the branch issue deepest inside the value, so that
+ * a bad key of the object form is named rather than the whole union's "Invalid input".
+ */
+function reportedIssue(issue: Issue): { path: PropertyKey[]; message: string } {
+  let best: { path: PropertyKey[]; message: string } | null = null;
+  for (const sub of issue.code === 'invalid_union' ? (issue.errors ?? []).flat() : []) {
+    const r = reportedIssue(sub);
+    if (r.path.length > (best?.path.length ?? 0)) best = r;
+  }
+  return best ? { path: [...issue.path, ...best.path], message: best.message } : { path: issue.path, message: issue.message };
+}
+
 /** Validates a parsed spec; errors read `FILE: sources.1.count: expected number`. */
 export function validateSpec(value: unknown, where: string): DatasetSpec {
   const r = datasetSpecSchema.safeParse(value);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const path = issue.path.length ? issue.path.join('.') : '(root)';
+    const issue = reportedIssue(r.error.issues[0]! as Issue);
+    const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
     throw new InputError(`${where}: ${path}`, issue.message);
   }
   return r.data;
