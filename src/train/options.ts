@@ -71,7 +71,7 @@ export const TRAIN_OPTIONS = {
     result: true,
   }),
   init: option(text, {
-    flag: '--init <ckpt>', help: 'start from this checkpoint (safetensors, OpenCLIP names; or a run directory)', param: 'init', result: true, nullable: true,
+    flag: '--init <ckpt>', help: 'start from this checkpoint (.safetensors or a torch.save .pt, OpenCLIP names; or a run directory)', param: 'init', result: true, nullable: true,
   }),
   resume: option(flag, { flag: '--resume', help: 'continue from RUN/checkpoints/latest.safetensors (settings from RUN/params.json)' }),
   seed: option(int(0), { flag: '--seed <s>', help: 'random seed', defaultText: '0', param: 'seed', result: true }),

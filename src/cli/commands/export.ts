@@ -11,7 +11,7 @@ export function register(program: Command): void {
   exp
     .command('onnx')
     .description('write image_encoder.onnx and text_encoder.onnx (weights inside) and config.json to DIR')
-    .requiredOption('--model <path>', 'run directory or checkpoint (.safetensors)')
+    .requiredOption('--model <path>', 'run directory or checkpoint (.safetensors or .pt)')
     .requiredOption('--out <dir>', 'output directory')
     .option('--model-config <file>', 'model config, if none is beside the checkpoint')
     .option('--json', 'print the written paths as JSON')
