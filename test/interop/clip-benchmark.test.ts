@@ -100,6 +100,42 @@ describe("cliplab analyze on CLIP_benchmark's own result files", () => {
   });
 });
 
+describe('cliplab analyze --design-map at the command line', () => {
+  it('writes the mapped designs into robustness.json (model id before pretrained before architecture) and names the unused keys', () => {
+    const map = join(root, 'designs.yaml');
+    writeFileSync(map, [
+      '"RN50 openai": openai',
+      'yfcc15m: yfcc',
+      'cc12m: {design: cc12m, samples_seen: 12000000000, seed: 2}',
+      'laion400m_e31: {design: laion, samples_seen: 12800000000}',
+      'laion400m_e32: {design: laion, samples_seen: 13200000000}',
+      'laion2b_s34b_b79k: {design: laion, samples_seen: 34000000000}',
+      'ViT-B-16: laion-b16',
+      'RN50: rn50-arch',
+      'nothing_matches: x',
+      '',
+    ].join('\n'));
+    const out = join(root, 'cli-analysis');
+    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    const r = spawnSync(process.execPath, [join(repo, 'bin', 'cliplab.js'), 'analyze', cbDir, '--out', out, '--design-map', map, '--resamples', '20', '--no-png'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`${map}: no result matched RN50, nothing_matches`);
+    const written = JSON.parse(readFileSync(join(out, 'robustness.json'), 'utf8')) as { models: { model: string; design: string }[]; designs: { design: string }[]; warnings: string[] };
+    const want: Record<string, string> = {
+      'RN50 openai': 'openai', 'RN50 yfcc15m': 'yfcc', 'RN50 cc12m': 'cc12m', 'ViT-B-32 laion400m_e31': 'laion', 'ViT-B-32 laion400m_e32': 'laion',
+      'ViT-B-32 laion2b_s34b_b79k': 'laion', 'ViT-B-16 laion2b_s34b_b88k': 'laion-b16',
+    };
+    expect(Object.fromEntries(written.models.map((m) => [m.model, m.design]))).toEqual(want);
+    expect(written.models).toHaveLength(MODELS.length * 7); // 6 shifts (pcam included) and their average each
+    expect([...new Set(written.designs.map((d) => d.design))].sort()).toEqual(['cc12m', 'laion', 'laion-b16', 'openai', 'yfcc']);
+    expect(written.warnings.join('\n')).not.toMatch(/name no design/);
+    // The map's seed replaces the assumed 0 for cc12m's 7 results only.
+    expect(written.warnings).toContain('42 results give no seed: 0 assumed');
+    // samples_seen came from the map for the four laion models and cc12m; the other three are left out of size scaling.
+    expect(written.warnings.find((w) => w.startsWith('size scaling leaves out'))).toMatch(/^size scaling leaves out 3 models .*: ViT-B-16 laion2b_s34b_b88k, RN50 openai, RN50 yfcc15m$/);
+  });
+});
+
 const COLORS: Record<string, Rgb> = { blue: [0, 0, 255], green: [0, 255, 0], red: [255, 0, 0] };
 const python = pythonModules('python3', ['csv', 'json']);
 const build = fileURLToPath(new URL('./clip_benchmark_build.py', import.meta.url));
