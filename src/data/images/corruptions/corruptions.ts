@@ -74,8 +74,12 @@ const NOISE: Record<string, Fn> = {
   },
 };
 
-/** What ImageMagick's 8-bit PNG holds for a [0, 1] value: ⌊255·v⌋ (the ε absorbs float error on exact levels). */
-const imagemagick8 = (v: number) => Math.floor(255 * clip01(v) + 1e-9) / 255;
+/**
+ * What ImageMagick (Q16) writes to an 8-bit PNG for a [0, 1] value: the 16-bit quantum rounded
+ * (ClampToQuantum), then ⌊q/257⌋ — so ⌊255·v⌋, except just below a level, where the rounding lifts it
+ * (checked against convert, value for value).
+ */
+const imagemagick8 = (v: number) => Math.floor(Math.floor(65535 * clip01(v) + 0.5) / 257) / 255;
 
 /** np.uint8(v·255) of a [0, 1] value. */
 const trunc8 = (v: number) => Math.trunc(255 * clip01(v));
@@ -88,13 +92,12 @@ function glassShuffle(x: Plane, maxDelta: number, iterations: number, rng: Rng):
         // np.random.randint(-d, d, size=2): dx then dy, each in [−d, d).
         const dx = rng.int(2 * maxDelta) - maxDelta;
         const dy = rng.int(2 * maxDelta) - maxDelta;
+        // The reference's "swap" x[h, w], x[h', w'] = x[h', w'], x[h, w] assigns NumPy views: x[h, w] takes
+        // x[h', w'], then x[h', w'] takes that same value back. So the pixel copies its neighbour, which
+        // keeps its own; the released ImageNet-C was made so.
         const a = (yy * w + xx) * 3;
         const b = ((yy + dy) * w + xx + dx) * 3;
-        for (let ch = 0; ch < 3; ch++) {
-          const t = data[a + ch]!;
-          data[a + ch] = data[b + ch]!;
-          data[b + ch] = t;
-        }
+        for (let ch = 0; ch < 3; ch++) data[a + ch] = data[b + ch]!;
       }
 }
 
