@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../util/rng.js';
 import { corruptImage, CORRUPTION_NAMES } from './corruptions.js';
-import { plasmaFractal } from './textures.js';
+import { frostTexture, plasmaFractal } from './textures.js';
 
 const W = 64;
 const H = 64;
@@ -106,8 +106,35 @@ describe('weather and geometric corruptions', () => {
       const want = Math.trunc(Math.min(255, a! * 200 + b! * 50));
       expect(new Set(img)).toEqual(new Set([want]));
     }
-    const proc = await corruptImage(solid(0), W, H, 'frost', 3, new Rng(1));
-    expect(Math.max(...proc)).toBeGreaterThan(100);
+  });
+
+  it('the procedural frost texture: bluish, a dim haze with bright streaks over part of it, new for each seed', () => {
+    const textures = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => frostTexture(W, H, new Rng(seed)));
+    for (const t of textures) {
+      let streaks = 0;
+      let max = 0;
+      let tint = 0;
+      let outside = 0;
+      for (let i = 0; i < W * H; i++) {
+        const [r, g, b] = [t[3 * i]!, t[3 * i + 1]!, t[3 * i + 2]!];
+        if (Math.min(r, g, b) < 0 || Math.max(r, g, b) > 255) outside++;
+        // The tint 0.85 : 0.92 : 1 of one brightness, exact wherever blue is not clipped.
+        if (b < 255) tint = Math.max(tint, Math.abs(r - 0.85 * b), Math.abs(g - 0.92 * b));
+        // The haze alone gives at most 0.35 of full brightness; above that is a streak.
+        if (b > 0.35 * 255) streaks++;
+        max = Math.max(max, b);
+      }
+      expect(outside).toBe(0);
+      expect(tint).toBeLessThan(1e-9);
+      // At a power-of-two size the haze is a whole plasma, scaled to reach 1 somewhere: so 0.35 at least.
+      expect(max).toBeGreaterThanOrEqual(0.35 * 255 - 1e-9);
+      // Streaks cover part of the texture, not all of it (frost over an image, not a white-out).
+      expect(streaks / (W * H)).toBeGreaterThan(0.05);
+      expect(streaks / (W * H)).toBeLessThan(0.6);
+    }
+    // Like the reference's random crop, the texture changes with the draws: another seed, another texture.
+    const d = textures[0]!.reduce((a, v, i) => a + Math.abs(v - textures[1]![i]!), 0) / textures[0]!.length;
+    expect(d).toBeGreaterThan(10);
   });
 
   it('blurs, elastic and glass leave a constant image constant (to 8-bit truncation); they move a gradient', async () => {
