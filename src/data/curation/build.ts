@@ -19,12 +19,13 @@ import { collect } from './collect.js';
 import { openCaptionFilter } from './filters.js';
 import { BuildInterrupted, planBuild, type Plan, type SourceReport } from './plan.js';
 import { scoreSetup, stableJson } from './score-dataset.js';
+import type { DatasetBuildFlags } from './options.js';
 import type { DatasetSpec } from './spec.js';
 import { readBucket } from './spool.js';
 
 export { BuildInterrupted, type SourceReport } from './plan.js';
 
-export interface BuildOptions {
+export type BuildOptions = Pick<DatasetBuildFlags, 'overwrite'> & {
   spec: DatasetSpec;
   /** Directory that relative paths in the spec resolve against (the spec file's directory). */
   baseDir: string;
@@ -33,12 +34,10 @@ export interface BuildOptions {
   out: string;
   /** Default: the factory registered with setClipScorerFactory. */
   clipScorerFactory?: ClipScorerFactory;
-  /** Replace a different dataset already in `out`. */
-  overwrite?: boolean;
   signal?: AbortSignal;
   /** Called after each output shard is in place (also a test hook to interrupt the build). */
   onShard?: (info: ShardInfo, done: number, total: number) => void;
-}
+};
 
 export interface ManifestSample {
   key: string;

@@ -7,3 +7,4 @@ export { compileCaptionFilter, openCaptionFilter, datacompMatcher, loadClassName
 export { scoreDataset, type ScoreOptions, type ScoreSummary } from './score-dataset.js';
 export { CLIP_SCORE_PRESETS, clipScoreFilter } from './spec.js';
 export { dedupConfig, type Removal } from './dedup.js';
+export { DATASET_BUILD_OPTIONS, DATASET_SCORE_OPTIONS, DATASET_STATS_OPTIONS } from './options.js';

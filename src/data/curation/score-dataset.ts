@@ -8,6 +8,7 @@ import { progress } from '../../util/progress.js';
 import { listShards } from '../shards/list.js';
 import { getClipScorerFactory, type ClipScorerFactory } from './clip-score.js';
 import { openCaptionFilter } from './filters.js';
+import type { DatasetScoreFlags } from './options.js';
 import { LazyScorer, readScoreFile, scoreShard, type ScoreSetup } from './scores.js';
 import { clipScoreFilter, type DatasetSpec } from './spec.js';
 
@@ -37,15 +38,14 @@ export async function scoreSetup(spec: DatasetSpec, baseDir: string, where: stri
   return { dir, model, filters, captionOk, batchSize: clipScoreFilter(clip).batchSize, baseDir, scorer, signal, digests: new Map() };
 }
 
-export interface ScoreOptions {
+/** chunk: this job's share, shards s (over all sources, in spec order) with s mod count = index. */
+export type ScoreOptions = Pick<DatasetScoreFlags, 'chunk'> & {
   spec: DatasetSpec;
   baseDir: string;
   specFile?: string;
-  /** This job's share: shards s (over all sources, in spec order) with s mod count = index. */
-  chunk?: { index: number; count: number };
   clipScorerFactory?: ClipScorerFactory;
   signal?: AbortSignal;
-}
+};
 
 export interface ScoreSummary {
   dir: string;

@@ -1,6 +1,7 @@
 // `dataset stats`: counts per source, caption length and vocabulary statistics, CLIP-score histogram.
 import { listShards } from '../shards/list.js';
 import { newReadStats, readShards, type ReadStats } from '../shards/reader.js';
+import type { DatasetStatsOptions } from './options.js';
 
 export interface Summary {
   min: number;
@@ -54,7 +55,7 @@ function sourceOf(meta: Record<string, unknown>): string {
   return typeof meta.source === 'string' ? meta.source : 'unknown';
 }
 
-export async function datasetStats(dir: string, opts: { bins?: number; top?: number } = {}): Promise<DatasetStats> {
+export async function datasetStats(dir: string, opts: DatasetStatsOptions & { top?: number } = {}): Promise<DatasetStats> {
   const shards = await listShards(dir);
   const read = newReadStats();
   const perSource: Record<string, number> = {};

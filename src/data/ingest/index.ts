@@ -8,4 +8,4 @@ export { acceptableContentType, sniffImageFormat, resizeToJpeg } from './image-c
 export { allRefusedHint, type ShardStats, type OverallStats } from './stats.js';
 export { SOURCES, type SourceName, type BadRowPolicy, type RowEvent, type MetadataRow, type AdapterOptions } from './types.js';
 export { ingestProcesses } from './processes.js';
-export { parseChunkShare, INGEST_OPTIONS, type ChunkShare } from './options.js';
+export { chunkKind, parseChunkShare, INGEST_OPTIONS, type ChunkShare } from './options.js';

@@ -55,7 +55,7 @@ export const INGEST_DEFAULTS = {
 } as const;
 
 /** Reads `i/n` from the command line (checked again, with the library's values, in resolveOptions). */
-const chunkKind: ValueKind<ChunkShare> = {
+export const chunkKind: ValueKind<ChunkShare> = {
   schema: z.object({ index: z.number().int().min(0), count: z.number().int().min(1) }).refine((c) => c.index < c.count),
   want: 'i/n with 0 ≤ i < n',
   fromText: (t) => parseChunkShare(t),
