@@ -1,7 +1,9 @@
 // The options of `cliplab study` (and the subset `cliplab demo` takes), declared once: the study command's
 // flags, the typed values its runner gets, and RunStudyOptions' jobs/threads/retries derive from this table.
 import { z } from 'zod';
-import { type OptionsOf, type ValueKind, choice, int, option, text } from '../util/options.js';
+import { InputError } from '../util/errors.js';
+import { type OptionsOf, type ValueKind, choice, flagName, int, option, text } from '../util/options.js';
+import type { SlurmJobSettings } from './slurm.js';
 
 /** A count >= 1, worded "an integer >= 1" (not int(1)'s "a positive integer"): the message these flags have always given. */
 const count: ValueKind<number> = { ...int(1), want: 'an integer >= 1' };
@@ -33,3 +35,17 @@ export const STUDY_OPTIONS = {
 export const SLURM_ONLY = ['partition', 'gpusPerJob', 'cpusPerJob', 'mem', 'time', 'cliplab', 'sbatchArg'] as const;
 
 export type StudyOptions = OptionsOf<typeof STUDY_OPTIONS>;
+
+/** The Slurm options' values, as every command running its work through the Slurm executor reads them. */
+export type SlurmOptions = Pick<StudyOptions, 'executor' | (typeof SLURM_ONLY)[number]>;
+
+/** Refuses a Slurm-only option given for the local executor, where it would be silently ignored. */
+export function refuseSlurmOnly(o: SlurmOptions): void {
+  const given = SLURM_ONLY.find((k) => o[k] !== undefined);
+  if (given) throw new InputError(flagName(STUDY_OPTIONS[given]), 'applies only with --executor slurm');
+}
+
+/** The sbatch resources the options ask for (each job's; a study's spec may add per-kind ones under them). */
+export function slurmJobSettings(o: SlurmOptions): SlurmJobSettings {
+  return { partition: o.partition, gpus: o.gpusPerJob, cpus: o.cpusPerJob, mem: o.mem, time: o.time, sbatch_args: o.sbatchArg };
+}

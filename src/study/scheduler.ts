@@ -11,13 +11,16 @@ export type StudyEvent =
   | { type: 'blocked'; job: JobRecord; by: string }
   | { type: 'attached'; job: JobRecord; handle: string };
 
+/** Extra attempts a failed job gets within one run unless told otherwise: one, for a node or network hiccup. */
+export const DEFAULT_RETRIES = 1;
+
 export interface ScheduleOptions {
   store: StudyStore;
   executor: Executor;
   ctx: JobContext;
   jobs: JobDefinition[];
   signal?: AbortSignal;
-  /** Extra attempts per job within this run after a failure (default 1). */
+  /** Extra attempts per job within this run after a failure (default DEFAULT_RETRIES). */
   retries?: number;
   onEvent?: (e: StudyEvent) => void;
 }
@@ -73,7 +76,7 @@ class Schedule {
     this.order = new Map(o.jobs.map((j, i) => [j.id, i]));
     this.weight = dependentCounts(o.jobs);
     this.ids = o.jobs.map((j) => j.id);
-    this.retries = o.retries ?? 1;
+    this.retries = o.retries ?? DEFAULT_RETRIES;
   }
 
   private emit(e: StudyEvent): void {
@@ -188,11 +191,7 @@ class Schedule {
       } catch (err) {
         error = (err as Error).message;
       }
-    } else {
-      const last = res.tail.split('\n').filter(Boolean).pop() ?? '';
-      const how = res.reason ?? (res.signal ? `killed by ${res.signal}` : `exit ${res.code}`);
-      error = `${how}${last ? `: ${last}` : ''} (log: ${logFile})`;
-    }
+    } else error = failureMessage(res, logFile);
     store.fail(job.id, error, (Date.now() - t0) / 1000);
     const n = (this.failures.get(job.id) ?? 0) + 1;
     this.failures.set(job.id, n);
@@ -203,6 +202,13 @@ class Schedule {
     }
     this.emit({ type: 'failed', job: store.job(job.id)!, error, willRetry });
   }
+}
+
+/** Why a job failed, in one line: the executor's reason (or exit code / signal), the log's last line, the log. */
+export function failureMessage(res: ExecResult, logFile: string): string {
+  const last = res.tail.split('\n').filter(Boolean).pop() ?? '';
+  const how = res.reason ?? (res.signal ? `killed by ${res.signal}` : `exit ${res.code}`);
+  return `${how}${last ? `: ${last}` : ''} (log: ${logFile})`;
 }
 
 function abortPromise(signal: AbortSignal): Promise<void> {

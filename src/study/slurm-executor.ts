@@ -17,6 +17,8 @@ export interface SlurmExecutorOptions {
   study: string;
   /** The study directory: each job's working directory (and where the batch scripts go, under slurm/). */
   workDir: string;
+  /** Where the batch scripts go instead (ingest keeps its --out's top level for shards). */
+  scriptDir?: string;
   /** The command that starts cliplab on a node, put as written at the head of each job's command line. */
   cliplab: string;
   /** Resources for a job of this kind (the report and other kind-less jobs get `{}`). */
@@ -65,7 +67,7 @@ export class SlurmExecutor implements Executor {
   static async check(): Promise<void> {
     for (const cmd of ['sbatch', 'squeue', 'scontrol', 'scancel']) {
       const r = await slurmCommand(cmd, ['--version']);
-      if (r.code !== 0) throw new InputError('--executor slurm', `${cmd} does not run here (${r.stderr.trim() || `exit ${r.code}`}); run the study on a Slurm submit host`);
+      if (r.code !== 0) throw new InputError('--executor slurm', `${cmd} does not run here (${r.stderr.trim() || `exit ${r.code}`}); run it on a Slurm submit host`);
     }
   }
 
@@ -75,12 +77,12 @@ export class SlurmExecutor implements Executor {
 
   /** The batch script: the cliplab command, as the local pool would run it, from the study directory. */
   private script(req: ExecRequest): string {
-    const dir = join(this.o.workDir, 'slurm');
+    const dir = this.o.scriptDir ?? join(this.o.workDir, 'slurm');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${req.jobId.replace(/\//g, '__')}.sh`);
     const body = [
       '#!/bin/sh',
-      `# ${this.jobName(req.jobId)}: written by cliplab study, which reads this job's state from Slurm.`,
+      `# ${this.jobName(req.jobId)}: written by cliplab, which reads this job's state from Slurm.`,
       `${this.o.cliplab} ${req.args.map(shellQuote).join(' ')}`,
       '',
     ].join('\n');

@@ -4,14 +4,13 @@ import { cpus } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Robustness } from '../../analysis/robustness-types.js';
-import { SLURM_ONLY, STUDY_OPTIONS, type StudyOptions } from '../../study/options.js';
+import { STUDY_OPTIONS, type StudyOptions, refuseSlurmOnly, slurmJobSettings } from '../../study/options.js';
 import { readStudySpec, type LoadedSpec } from '../../study/spec.js';
 import { runStudy, validateStudy } from '../../study/run-study.js';
 import { SlurmExecutor, kindSettings } from '../../study/slurm-executor.js';
 import type { StudyEvent } from '../../study/scheduler.js';
-import { CliplabError, InputError } from '../../util/errors.js';
+import { CliplabError } from '../../util/errors.js';
 import { info } from '../../util/log.js';
-import { flagName } from '../../util/options.js';
 import { addOptions, optionsFromFlags } from '../options.js';
 
 /** The study's options as its runner takes them: --out given, and the command's own switches. */
@@ -47,8 +46,7 @@ function withOpenClipTasks(loaded: LoadedSpec): LoadedSpec['spec']['slurm'] {
 /** `--executor slurm` and its flags: an executor submitting each job with sbatch (null for the local pool). */
 async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number | undefined): Promise<SlurmExecutor | null> {
   if ((flags.executor ?? 'local') === 'local') {
-    const given = SLURM_ONLY.find((k) => flags[k] !== undefined);
-    if (given) throw new InputError(flagName(STUDY_OPTIONS[given]), 'applies only with --executor slurm');
+    refuseSlurmOnly(flags);
     return null;
   }
   await SlurmExecutor.check();
@@ -58,14 +56,7 @@ async function executorFor(loaded: LoadedSpec, flags: StudyFlags, jobs: number |
     workDir: out,
     cliplab: flags.cliplab ?? 'cliplab',
     slots: jobs,
-    settings: kindSettings(withOpenClipTasks(loaded), {
-      partition: flags.partition,
-      gpus: flags.gpusPerJob,
-      cpus: flags.cpusPerJob,
-      mem: flags.mem,
-      time: flags.time,
-      sbatch_args: flags.sbatchArg,
-    }),
+    settings: kindSettings(withOpenClipTasks(loaded), slurmJobSettings(flags)),
   });
 }
 

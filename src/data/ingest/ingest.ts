@@ -31,7 +31,14 @@ export interface Inputs {
 }
 
 /** Records or checks the run config in --out and removes this share's stale temp files. */
-export async function prepareOut(opts: IngestOptions, { r, files, out }: Inputs): Promise<void> {
+export async function prepareOut(opts: IngestOptions, inputs: Inputs): Promise<void> {
+  await recordRunConfig(opts, inputs);
+  const { chunk } = inputs.r;
+  await removeStaleTemps(inputs.out, (i) => i % chunk.count === chunk.index);
+}
+
+/** Records the run config in --out, or refuses a rerun with other options (before anything else is written). */
+export async function recordRunConfig(opts: IngestOptions, { r, files, out }: Inputs): Promise<void> {
   await fsp.mkdir(out, { recursive: true });
   await checkRunConfig(out, {
     source: opts.source,
@@ -44,7 +51,20 @@ export async function prepareOut(opts: IngestOptions, { r, files, out }: Inputs)
     max_punsafe: opts.maxPunsafe ?? null,
     metadata_sha256: await Promise.all(files.map(sha256File)),
   });
-  await removeStaleTemps(out, (i) => i % r.chunk.count === r.chunk.index);
+}
+
+/**
+ * How many chunks (= shards) the input makes, by reading the metadata without fetching anything: what a driver
+ * of cluster jobs needs to assemble stats.json. A bad row stops it under `--on-bad-row fail`, as it would a job.
+ */
+export async function countChunks(opts: IngestOptions, { r, files }: Inputs, signal?: AbortSignal): Promise<number> {
+  let rows = 0;
+  for await (const ev of readSource(files, opts.source, opts)) {
+    if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+    if (ev.kind === 'bad' && r.onBadRow === 'fail') throw new InputError(ev.where, ev.reason);
+    rows++;
+  }
+  return Math.ceil(rows / r.shardSize);
 }
 
 interface Scheduled {
