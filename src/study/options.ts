@@ -2,11 +2,8 @@
 // flags, the typed values its runner gets, and RunStudyOptions' jobs/threads/retries derive from this table.
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
-import { type OptionsOf, type ValueKind, choice, flagName, int, option, text } from '../util/options.js';
+import { type OptionsOf, type ValueKind, choice, count, flagName, int, option, text } from '../util/options.js';
 import type { SlurmJobSettings } from './slurm.js';
-
-/** A count >= 1, worded "an integer >= 1" (not int(1)'s "a positive integer"): the message these flags have always given. */
-const count: ValueKind<number> = { ...int(1), want: 'an integer >= 1' };
 
 /** Text matching `re`, described as `want` in errors. */
 function matching(re: RegExp, want: string): ValueKind<string> {

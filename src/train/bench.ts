@@ -9,29 +9,34 @@ import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars } from '../nn/adamw.js';
 import { Graph, matmul } from '../graph/index.js';
 import { Session, type Device, type HostTensor } from '../runtime/index.js';
+import { type OptionsOf, choice, count, flag, int, option, text } from '../util/options.js';
 import { Rng } from '../util/rng.js';
 import { TRAIN_SESSION, buildTrainGraph, initialTrainState } from './train-graph.js';
 import { trainFlops } from './flops.js';
 import { PrefetchedBatches } from './prefetch.js';
 import { MemoryTimeline, memoryAccount, type MemoryAccount } from './memory.js';
 
-export interface BenchTrainOptions {
-  model: string;
-  batchSize: number;
-  steps: number;
-  warmup: number;
-  threads?: number;
-  device?: Device;
-  /** ORT intra-op spinning (default on, as ORT). */
-  spinning?: boolean;
-  /** ORT's CPU arena (default on, as ORT) and memory pattern (default off, as `cliplab train`). */
-  cpuArena?: boolean;
-  memoryPattern?: boolean;
-  /** Shards to alternate with the fixed batch (see the file comment); `steps` timed steps of each kind. */
-  data?: string;
-  /** Steps per block with `data` (default 10); the first 2 of each block are not timed. */
-  block?: number;
-}
+const DEFAULTS = { model: 'ViT-Tiny-8-64', batchSize: 128, steps: 20, warmup: 3 };
+
+/** `cliplab bench train`'s flags and BenchTrainOptions, declared once. */
+export const BENCH_TRAIN_OPTIONS = {
+  model: option(text, { flag: '--model <name>', help: 'model config name or JSON file', defaultText: DEFAULTS.model }),
+  batchSize: option(count, { flag: '--batch-size <b>', help: 'batch size', defaultText: String(DEFAULTS.batchSize) }),
+  steps: option(count, { flag: '--steps <n>', help: 'timed steps', defaultText: String(DEFAULTS.steps) }),
+  warmup: option(int(0), { flag: '--warmup <n>', help: 'untimed steps first', defaultText: String(DEFAULTS.warmup) }),
+  threads: option(count, { flag: '--threads <t>', help: 'intra-op threads (default: all cores)' }),
+  device: option(choice(['cpu', 'cuda'] as const), { flag: '--device <d>', help: 'cpu|cuda', defaultText: 'cpu' }),
+  // ORT's defaults: spinning and the CPU arena on; the memory pattern off, as in `cliplab train`.
+  spinning: option(flag, { flag: '--no-spin', help: 'ORT intra-op threads wait without spinning (better on a shared machine)' }),
+  cpuArena: option(flag, { flag: '--no-arena', help: "ORT's CPU arena off: memory freed in a step goes back to the system" }),
+  memoryPattern: option(flag, { flag: '--mem-pattern', help: "ORT's memory pattern on (off in cliplab train: it adds a planned block per run on top of the arena)" }),
+  // Shards to alternate with the fixed batch (see the file comment): `steps` timed steps of each kind.
+  data: option(text, { flag: '--data <shards>', help: "also time steps fed by cliplab train's loader from these shards, in blocks alternating with the fixed batch (same session)" }),
+  block: option(count, { flag: '--block <n>', help: 'steps per block with --data (default 10; the first 2 of each are not timed)' }),
+};
+
+export type BenchTrainOptions = OptionsOf<typeof BENCH_TRAIN_OPTIONS>;
+type Resolved = BenchTrainOptions & typeof DEFAULTS;
 
 export interface BenchTrainResult {
   bench: 'train';
@@ -85,7 +90,9 @@ export async function sgemmGflops(threads?: number, device: Device = 'cpu'): Pro
   return (2 * n ** 3) / (median(times) / 1000) / 1e9;
 }
 
-export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainResult> {
+export async function benchTrain(options: BenchTrainOptions): Promise<BenchTrainResult> {
+  const d = DEFAULTS;
+  const opts: Resolved = { ...options, model: options.model ?? d.model, batchSize: options.batchSize ?? d.batchSize, steps: options.steps ?? d.steps, warmup: options.warmup ?? d.warmup };
   const bench = await openBench(opts);
   const { B, runner, mem } = bench;
   let timed: Timed;
@@ -121,7 +128,7 @@ interface Bench {
 }
 
 /** The training graph, its session and initial state, with the memory timeline marked at each stage. */
-async function openBench(opts: BenchTrainOptions): Promise<Bench> {
+async function openBench(opts: Resolved): Promise<Bench> {
   const cfg = loadModelConfig(opts.model);
   const resnet = isResNet(cfg.vision_cfg);
   const adamw = { beta1: 0.9, beta2: resnet ? 0.999 : 0.98, eps: resnet ? 1e-8 : 1e-6, weightDecay: 0.2 };
@@ -184,7 +191,7 @@ async function timeFixed(steps: number, feeds: Record<string, HostTensor>, step:
 }
 
 /** Blocks of fixed-batch steps alternating with blocks fed as `cliplab train` feeds them, until each kind has `steps`. */
-async function timeAlternating(opts: BenchTrainOptions, path: string, bench: Bench, feeds: Record<string, HostTensor>, step: (f: Record<string, HostTensor>) => Promise<void>): Promise<Timed> {
+async function timeAlternating(opts: Resolved, path: string, bench: Bench, feeds: Record<string, HostTensor>, step: (f: Record<string, HostTensor>) => Promise<void>): Promise<Timed> {
   const { B, cfg } = bench;
   const s = cfg.vision_cfg.image_size;
   const ctx = cfg.text_cfg.context_length;
@@ -232,7 +239,7 @@ async function timeAlternating(opts: BenchTrainOptions, path: string, bench: Ben
   return { ...fixed, data };
 }
 
-function summarize(opts: BenchTrainOptions, bench: Bench, { times, cpuUs, data }: Timed, memory: MemoryAccount, sgemm: number): BenchTrainResult {
+function summarize(opts: Resolved, bench: Bench, { times, cpuUs, data }: Timed, memory: MemoryAccount, sgemm: number): BenchTrainResult {
   const { B, cfg } = bench;
   const total = times.reduce((a, b) => a + b, 0) / 1000;
   const gflop = trainFlops(cfg, B) / 1e9;

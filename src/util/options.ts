@@ -101,6 +101,9 @@ export function int(min: number): ValueKind<number> {
   };
 }
 
+/** int(1) worded "an integer >= 1": what the flags read before the option tables said (int(1): "a positive integer"). */
+export const count: ValueKind<number> = { ...int(1), want: 'an integer >= 1' };
+
 /** A finite number satisfying `ok`, described as `want`. */
 export function num(want: string, ok: (n: number) => boolean = () => true): ValueKind<number> {
   return {

@@ -4,24 +4,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardWriter } from '../shards/writer.js';
 import { syntheticSample } from '../shards/synthetic.js';
+import { type OptionsOf, count, int, option, text } from '../../util/options.js';
 import { openLoader } from './loader.js';
 
-export interface BenchDataOptions {
-  batchSize?: number; // default 256
-  steps?: number; // timed batches, default 20
-  threads?: number; // default 2
-  /** Model input size S; default 64. */
-  imageSize?: number;
+const DEFAULTS = { batchSize: 256, steps: 20, threads: 2, imageSize: 64, samples: 2048 };
+
+/** `cliplab bench data`'s flags and the matching BenchDataOptions, declared once. */
+export const BENCH_DATA_OPTIONS = {
+  batchSize: option(count, { flag: '--batch-size <b>', help: 'batch size', defaultText: String(DEFAULTS.batchSize) }),
+  steps: option(count, { flag: '--steps <n>', help: 'timed batches', defaultText: String(DEFAULTS.steps) }),
+  threads: option(int(0), { flag: '--threads <t>', help: 'loader worker threads; 0 = main thread', defaultText: String(DEFAULTS.threads) }),
+  imageSize: option(count, { flag: '--image-size <s>', help: 'model input size', defaultText: String(DEFAULTS.imageSize) }),
+  samples: option(count, { flag: '--samples <n>', help: 'distinct generated samples', defaultText: String(DEFAULTS.samples) }),
+  data: option(text, { flag: '--data <shards>', help: 'measure on existing shards (dir, .tar, {a..b} pattern) instead of generated images' }),
+};
+
+export type BenchDataOptions = OptionsOf<typeof BENCH_DATA_OPTIONS> & {
   /** Side of the generated source images; default 64. */
   sourceSize?: number;
-  /** Distinct generated samples; default 2048. */
-  samples?: number;
   /** Untimed batches first (worker start-up, caches); default 2. */
   warmup?: number;
   seed?: number;
-  /** Measure on these existing shards (dir, .tar, pattern or `::` list) instead of generated ones. */
-  data?: string;
-}
+};
 
 export interface BenchDataResult {
   bench: 'data';
@@ -45,12 +49,12 @@ export interface BenchDataResult {
 }
 
 export async function benchData(opts: BenchDataOptions = {}): Promise<BenchDataResult> {
-  const B = opts.batchSize ?? 256;
-  const steps = opts.steps ?? 20;
-  const threads = opts.threads ?? 2;
-  const S = opts.imageSize ?? 64;
+  const B = opts.batchSize ?? DEFAULTS.batchSize;
+  const steps = opts.steps ?? DEFAULTS.steps;
+  const threads = opts.threads ?? DEFAULTS.threads;
+  const S = opts.imageSize ?? DEFAULTS.imageSize;
   const src = opts.sourceSize ?? 64;
-  const n = opts.samples ?? 2048;
+  const n = opts.samples ?? DEFAULTS.samples;
   const warmup = opts.warmup ?? 2;
   const dir = opts.data ?? (await mkdtemp(join(tmpdir(), 'cliplab-bench-data-')));
   try {

@@ -4,7 +4,7 @@
 // It lives here, below both writers' layers, so that each can import it.
 import { z } from 'zod';
 import { InputError } from '../../../util/errors.js';
-import { type OptionsOf, type ValueKind, choice, int, option, text } from '../../../util/options.js';
+import { type OptionsOf, type ValueKind, choice, count, int, option, text } from '../../../util/options.js';
 
 /** `1-5`, `3`, `1,3,5` → severities in 1…5. */
 export function parseSeverities(v: string): number[] {
@@ -34,8 +34,7 @@ export const CORRUPT_OPTIONS = {
   input: option(text, { flag: '--in <dir>', help: 'ImageFolder (ROOT/<class>/<images>)' }),
   out: option(text, { flag: '--out <dir>', help: 'output directory (the imagenet-c layout)' }),
   testbed: option(text, { flag: '--testbed <dir>', help: "instead: add the reference's corruption shift (<reference>-corrupted) to a built testbed" }),
-  // Worded "an integer >= 1", not int(1)'s "a positive integer": the message the flag has always given.
-  severity: option({ ...int(1), want: 'an integer >= 1' }, { flag: '--severity <n>', help: 'with --testbed: the severity of every image', defaultText: '3' }),
+  severity: option(count, { flag: '--severity <n>', help: 'with --testbed: the severity of every image', defaultText: '3' }),
   corruptions: option(names, { flag: '--corruptions <a,b>', help: 'corruptions (default: the 15 of the benchmark)' }),
   severities: option(severities, { flag: '--severities <list>', help: 'severities, e.g. 1-5 (default) or 1,3,5' }),
   seed: option(int(0), { flag: '--seed <s>', help: 'seed of every random corruption', defaultText: '0' }),
