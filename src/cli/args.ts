@@ -14,9 +14,3 @@ export function numFlag(flag: string, value: string | undefined, fallback: numbe
   if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InputError(flag, `expected ${want}, got '${value}'`);
   return n;
 }
-
-export function choiceFlag<T extends string>(flag: string, value: string | undefined, choices: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(value)) throw new InputError(flag, `expected one of ${choices.join('|')}, got '${value}'`);
-  return value as T;
-}

@@ -3,22 +3,25 @@ import { loadModelConfig } from '../models/config.js';
 import { initClip } from '../models/clip.js';
 import { imageEncoderGraph, IMAGE_INPUT } from '../models/encoders.js';
 import { Session, type Device } from '../runtime/index.js';
+import { type OptionsOf, choice, count, option, text } from '../util/options.js';
 import { Rng } from '../util/rng.js';
 
-export interface BenchEvalOptions {
-  /** Shipped config name or JSON path; default ViT-Tiny-8-64. */
-  model?: string;
-  /** Default 128. */
-  batchSize?: number;
-  /** Timed batches; default 20. */
-  steps?: number;
-  /** ORT intra-op threads; default 2. */
-  threads?: number;
+const DEFAULTS = { model: 'ViT-Tiny-8-64', batchSize: 128, steps: 20, threads: 2 };
+
+/** `cliplab bench eval`'s flags and BenchEvalOptions, declared once. */
+export const BENCH_EVAL_OPTIONS = {
+  model: option(text, { flag: '--model <name>', help: 'model config name or JSON', defaultText: DEFAULTS.model }),
+  batchSize: option(count, { flag: '--batch-size <b>', help: 'batch size', defaultText: String(DEFAULTS.batchSize) }),
+  steps: option(count, { flag: '--steps <n>', help: 'timed batches', defaultText: String(DEFAULTS.steps) }),
+  threads: option(count, { flag: '--threads <t>', help: 'ORT intra-op threads', defaultText: String(DEFAULTS.threads) }),
+  device: option(choice(['cpu', 'cuda'] as const), { flag: '--device <d>', help: 'cpu|cuda', defaultText: 'cpu' }),
+};
+
+export type BenchEvalOptions = OptionsOf<typeof BENCH_EVAL_OPTIONS> & {
   /** Untimed batches first; default 3. */
   warmup?: number;
-  device?: Device;
   seed?: number;
-}
+};
 
 export interface BenchEvalResult {
   bench: 'eval';
@@ -41,10 +44,10 @@ export interface BenchEvalResult {
 }
 
 export async function benchEval(opts: BenchEvalOptions = {}): Promise<BenchEvalResult> {
-  const name = opts.model ?? 'ViT-Tiny-8-64';
-  const B = opts.batchSize ?? 128;
-  const steps = opts.steps ?? 20;
-  const threads = opts.threads ?? 2;
+  const name = opts.model ?? DEFAULTS.model;
+  const B = opts.batchSize ?? DEFAULTS.batchSize;
+  const steps = opts.steps ?? DEFAULTS.steps;
+  const threads = opts.threads ?? DEFAULTS.threads;
   const warmup = opts.warmup ?? 3;
   const device = opts.device ?? 'cpu';
   const cfg = loadModelConfig(name);

@@ -1,13 +1,12 @@
 // `cliplab eval`: zero-shot evaluation of a model (or an output-mixing ensemble) on the testbed or ImageNet suite,
 // or one ImageFolder; one result JSON per (model, dataset). Also `registerBenchEval` for `cliplab bench eval`.
 import type { Command } from 'commander';
-import { benchEval } from '../../eval/bench.js';
+import { BENCH_EVAL_OPTIONS, benchEval } from '../../eval/bench.js';
 import { EVAL_OPTIONS } from '../../eval/options.js';
 import type { Result } from '../../eval/result.js';
 import { evaluateZeroShot } from '../../eval/zeroshot-eval.js';
 import { InputError } from '../../util/errors.js';
 import { info, warn } from '../../util/log.js';
-import { choiceFlag, intFlag } from '../args.js';
 import { addOptions, optionsFromFlags } from '../options.js';
 import { evalProgressReporter } from '../eval-progress.js';
 import { runTask } from './eval-tasks.js';
@@ -61,32 +60,11 @@ function resultLine(r: Result): string {
   );
 }
 
-interface BenchFlags {
-  model?: string;
-  batchSize?: string;
-  steps?: string;
-  threads?: string;
-  device?: string;
-}
-
 /** `cliplab bench eval`: image-encoder throughput on random input for a config (random init). */
 export function registerBenchEval(bench: Command): void {
-  bench
-    .command('eval')
-    .description('image-encoder inference throughput (images/s) of a model config on random input')
-    .option('--model <name>', 'model config name or JSON (default ViT-Tiny-8-64)')
-    .option('--batch-size <b>', 'batch size (default 128)')
-    .option('--steps <n>', 'timed batches (default 20)')
-    .option('--threads <t>', 'ORT intra-op threads (default 2)')
-    .option('--device <d>', 'cpu|cuda (default cpu)')
-    .action(async (f: BenchFlags) => {
-      const r = await benchEval({
-        model: f.model,
-        batchSize: intFlag('--batch-size', f.batchSize, 128),
-        steps: intFlag('--steps', f.steps, 20),
-        threads: intFlag('--threads', f.threads, 2),
-        device: choiceFlag('--device', f.device, ['cpu', 'cuda'] as const, 'cpu'),
-      });
-      process.stdout.write(JSON.stringify(r) + '\n');
-    });
+  const cmd = bench.command('eval').description('image-encoder inference throughput (images/s) of a model config on random input');
+  addOptions(cmd, BENCH_EVAL_OPTIONS).action(async (flags: Record<string, unknown>) => {
+    const r = await benchEval(optionsFromFlags(BENCH_EVAL_OPTIONS, flags));
+    process.stdout.write(JSON.stringify(r) + '\n');
+  });
 }
