@@ -213,7 +213,7 @@ export async function planBuild(o: { spec: DatasetSpec; baseDir: string; where: 
     await scores?.scorer.close();
     await dedup?.close();
   }
-  const nRemoved = reports.reduce((a, r) => a + r.duplicates + r.nearDuplicates + r.contaminated + r.clipDuplicates + r.clipContaminated, 0);
+  const nRemoved = reports.reduce((a, r) => a + Object.values(REMOVAL_COUNT).reduce((b, k) => b + r[k], 0), 0);
   const removedInfo = dedup ? { file: 'removed.jsonl' as const, count: nRemoved, evalImages: dedup.evalImages.hashed } : null;
   return { version: 2, specHash, sources: reports, cuts, scored: scores !== null, total: reports.reduce((a, r) => a + r.selected, 0), removed: removedInfo };
 }

@@ -6,7 +6,7 @@ export { readSource, listMetadataFiles, cleanYfccText, YFCC_COLUMNS, WIT_COLUMNS
 export { fetchImage, parseRetryAfter, type FetchOptions, type FetchResult } from './fetcher.js';
 export { checkUrl, isBlockedAddress, guardedLookup, RefusedError } from './address-policy.js';
 export { acceptableContentType, sniffImageFormat, resizeToJpeg } from './image-check.js';
-export { allRefusedHint, mergeStats, type ShardStats, type OverallStats } from './stats.js';
+export { allRefusedHint, type ShardStats, type OverallStats } from './stats.js';
 export { SOURCES, type SourceName, type BadRowPolicy, type RowEvent, type MetadataRow, type AdapterOptions } from './types.js';
 export { ingestProcesses } from './processes.js';
 export { chunkKind, parseChunkShare, INGEST_OPTIONS, type ChunkShare } from './options.js';
