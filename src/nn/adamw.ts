@@ -1,6 +1,6 @@
 // AdamW inside the graph: decoupled weight decay, bias correction, per-parameter decay mask, optional
 // global-norm gradient clipping and per-parameter clamps after the update (CLIP's logit_scale).
-import { type Graph, type Tensor, add, mul, div, sub, sqrt, sum, clip, equal, slice, where } from '../graph/index.js';
+import { Graph, type Tensor, add, mul, div, sub, sqrt, sum, clip } from '../graph/index.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -13,11 +13,6 @@ export interface AdamWConfig {
   decays: (name: string) => boolean;
   /** Clamp these parameters to [lo, hi] after the update. */
   clamp?: Record<string, [number, number]>;
-  /**
-   * Make every parameter's update wait for all gradients, so that `<p>.next` may be written into the buffer of
-   * `<p>` itself: every other reader of a parameter (forward, backward) is then done before any update lands.
-   */
-  afterAllGradients?: boolean;
 }
 
 /** Scalars fed each step; computed on the host in float64 as PyTorch does. */
@@ -43,33 +38,13 @@ export function adamwScalars(cfg: Pick<AdamWConfig, 'beta1' | 'beta2' | 'weightD
  * outputs `<p>.next`, `adamw.m.<p>.next`, `adamw.v.<p>.next`. Returns the gradient norm (before clipping).
  */
 export function addAdamW(g: Graph, params: { name: string; tensor: Tensor }[], grads: (Tensor | null)[], cfg: AdamWConfig): Tensor | null {
-  const stepSize = g.input(ADAMW_INPUTS.stepSize, [], 'float32');
-  const decayFactor = g.input(ADAMW_INPUTS.decayFactor, [], 'float32');
-  const bc2Sqrt = g.input(ADAMW_INPUTS.bc2Sqrt, [], 'float32');
+  const scalars = adamwInputs(g);
   const present = grads.filter((x): x is Tensor => x !== null);
-  let norm: Tensor | null = null;
-  if (present.length) norm = sqrt(present.map((x) => sum(mul(x, x))).reduce((a, b) => add(a, b)));
-  let coef: Tensor | null = null;
-  if (cfg.clipGradNorm !== undefined && norm) coef = clip(div(cfg.clipGradNorm, add(norm, 1e-6)), -Infinity, 1);
-
-  // With afterAllGradients, every scalar that starts a parameter's update chain (m·β1, g·(1−β1), v·β2, g·(1−β2),
-  // p·decay) gets a data dependency on one element of every gradient, with no effect on its value (NaN-safe: both
-  // branches agree). So no update starts, and none of its full-size intermediates exists, before the last gradient.
-  let k = (x: number | Tensor): number | Tensor => x;
-  if (cfg.afterAllGradients && present.length) {
-    const probe = present.map(firstElement).reduce((a, b) => add(a, b));
-    const ok = equal(probe, probe);
-    k = (x) => (typeof x === 'number' ? where(ok, g.constant(Float32Array.of(x), [], 'float32'), x) : where(ok, x, x));
-  }
-  const b1 = k(cfg.beta1);
-  const c1 = k(1 - cfg.beta1);
-  const b2 = k(cfg.beta2);
-  const c2 = k(1 - cfg.beta2);
-  const decay = k(decayFactor);
-
+  const norm = present.length ? gradNorm(present) : null;
+  const coef = cfg.clipGradNorm !== undefined && norm ? clipCoef(norm, cfg.clipGradNorm) : null;
   g.within('adamw', () =>
     params.forEach(({ name, tensor: p }, i) => {
-      let gr = grads[i];
+      const gr = grads[i];
       const m = g.input(stateName('m', name), p.shape, 'float32', 'state');
       const v = g.input(stateName('v', name), p.shape, 'float32', 'state');
       if (!gr) {
@@ -79,25 +54,76 @@ export function addAdamW(g: Graph, params: { name: string; tensor: Tensor }[], g
         g.output(nextName(stateName('v', name)), v);
         return;
       }
-      if (coef) gr = mul(gr, coef);
-      const decayed = cfg.decays(name) ? mul(p, decay) : p;
-      const m2 = add(mul(m, b1), mul(gr, c1));
-      // (1−β2)·g·g in PyTorch's addcmul order.
-      const v2 = add(mul(v, b2), mul(mul(gr, c2), gr));
-      const denom = add(div(sqrt(v2), bc2Sqrt), cfg.eps);
-      let p2 = sub(decayed, mul(stepSize, div(m2, denom)));
-      const c = cfg.clamp?.[name];
-      if (c) p2 = clip(p2, c[0], c[1]);
-      g.output(nextName(name), p2);
-      g.output(nextName(stateName('m', name)), m2);
-      g.output(nextName(stateName('v', name)), v2);
+      const next = adamwLine(p, m, v, gr, cfg, { ...scalars, coef, decays: cfg.decays(name), clamp: cfg.clamp?.[name] });
+      g.output(nextName(name), next.p);
+      g.output(nextName(stateName('m', name)), next.m);
+      g.output(nextName(stateName('v', name)), next.v);
     }),
   );
   return norm;
 }
 
-function firstElement(t: Tensor): Tensor {
-  let x = t;
-  for (let a = 0; a < t.rank; a++) x = slice(x, a, 0, 1);
-  return t.rank ? sum(x) : x;
+/** The global gradient norm, as torch.nn.utils.clip_grad_norm_ computes it (per-tensor sums of squares, added in order). */
+export function gradNorm(grads: Tensor[]): Tensor {
+  return sqrt(grads.map((x) => sum(mul(x, x))).reduce((a, b) => add(a, b)));
+}
+
+/** clip_grad_norm_'s factor min(1, max_norm / (norm + 1e-6)). */
+export function clipCoef(norm: Tensor, maxNorm: number): Tensor {
+  return clip(div(maxNorm, add(norm, 1e-6)), -Infinity, 1);
+}
+
+interface LineInputs {
+  stepSize: Tensor;
+  decayFactor: Tensor;
+  bc2Sqrt: Tensor;
+  coef: Tensor | null;
+  decays: boolean;
+  clamp?: [number, number];
+}
+
+function adamwInputs(g: Graph): { stepSize: Tensor; decayFactor: Tensor; bc2Sqrt: Tensor } {
+  return {
+    stepSize: g.input(ADAMW_INPUTS.stepSize, [], 'float32'),
+    decayFactor: g.input(ADAMW_INPUTS.decayFactor, [], 'float32'),
+    bc2Sqrt: g.input(ADAMW_INPUTS.bc2Sqrt, [], 'float32'),
+  };
+}
+
+/** One parameter's update, in torch.optim.AdamW's order of operations (the one place this math is written). */
+function adamwLine(p: Tensor, m: Tensor, v: Tensor, g: Tensor, cfg: Pick<AdamWConfig, 'beta1' | 'beta2' | 'eps'>, x: LineInputs): { p: Tensor; m: Tensor; v: Tensor } {
+  const gr = x.coef ? mul(g, x.coef) : g;
+  const decayed = x.decays ? mul(p, x.decayFactor) : p;
+  const m2 = add(mul(m, cfg.beta1), mul(gr, 1 - cfg.beta1));
+  // (1−β2)·g·g in PyTorch's addcmul order.
+  const v2 = add(mul(v, cfg.beta2), mul(mul(gr, 1 - cfg.beta2), gr));
+  const denom = add(div(sqrt(v2), x.bc2Sqrt), cfg.eps);
+  let p2 = sub(decayed, mul(x.stepSize, div(m2, denom)));
+  if (x.clamp) p2 = clip(p2, x.clamp[0], x.clamp[1]);
+  return { p: p2, m: m2, v: v2 };
+}
+
+export const CHUNK_INPUTS = { param: 'p', m: 'm', v: 'v', grad: 'g', coef: 'adamw.grad_coef' } as const;
+
+export interface ChunkVariant {
+  decays: boolean;
+  clamp?: [number, number];
+  /** Multiply the gradient by the scalar input `adamw.grad_coef` (global-norm clipping, computed beforehand). */
+  clipped: boolean;
+}
+
+/**
+ * AdamW over one flat run of values that share a variant: inputs `p`, `m`, `v`, `g` of any length n and the
+ * scalars; outputs `p.next`, `m.next`, `v.next`. Each element's arithmetic is the same as in addAdamW.
+ */
+export function adamwChunkGraph(cfg: Pick<AdamWConfig, 'beta1' | 'beta2' | 'eps'>, variant: ChunkVariant): Graph {
+  const g = new Graph(`adamw_chunk${variant.decays ? '_decay' : ''}${variant.clamp ? '_clamp' : ''}`);
+  const scalars = adamwInputs(g);
+  const coef = variant.clipped ? g.input(CHUNK_INPUTS.coef, [], 'float32') : null;
+  const [p, m, v, gr] = ([CHUNK_INPUTS.param, CHUNK_INPUTS.m, CHUNK_INPUTS.v, CHUNK_INPUTS.grad] as const).map((n) => g.input(n, ['n'], 'float32', 'state'));
+  const next = adamwLine(p!, m!, v!, gr!, cfg, { ...scalars, coef, decays: variant.decays, clamp: variant.clamp });
+  g.output(nextName(CHUNK_INPUTS.param), next.p);
+  g.output(nextName(CHUNK_INPUTS.m), next.m);
+  g.output(nextName(CHUNK_INPUTS.v), next.v);
+  return g;
 }

@@ -1,2 +1,2 @@
 // The runtime layer's public API.
-export { Session, allocate, cudaAvailable, type HostTensor, type SessionOptions, type Device } from './session.js';
+export { Session, allocate, cudaAvailable, releaseFetched, largestFetchBytes, type HostTensor, type SessionOptions, type Device } from './session.js';

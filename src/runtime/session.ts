@@ -3,6 +3,8 @@ import ort from 'onnxruntime-node';
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RuntimeError } from '../util/errors.js';
 import { type Graph, type HostData, toOnnxBytes } from '../graph/index.js';
 import type { DType, Shape } from '../graph/index.js';
@@ -81,6 +83,35 @@ export async function cudaAvailable(): Promise<boolean> {
   }
 }
 
+/**
+ * onnxruntime-node returns every fetched output as a new array: a copy, even of an output ORT wrote into a buffer
+ * given for it. The copy is garbage once the run returns, but V8 frees it only at its next collection, so a caller
+ * that fetches large outputs run after run (a training step's state) holds several such copies at once unless it
+ * collects. `releaseFetched()` collects when more than COLLECT_AFTER bytes were fetched since the last collection.
+ */
+const COLLECT_AFTER = 128 * 1024 * 1024;
+const fetched = { sinceCollect: 0, largestRun: 0 };
+let gc: (() => void) | undefined;
+
+/** Collects the copies of fetched outputs if enough have piled up (a full GC: milliseconds on a small heap). */
+export async function releaseFetched(): Promise<void> {
+  if (fetched.sinceCollect < COLLECT_AFTER) return;
+  // The last run's result stays reachable until the promise machinery lets go of it, one macrotask later.
+  await new Promise((r) => setImmediate(r));
+  // As jest's leak detector does: expose V8's gc without a command-line flag.
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  fetched.sinceCollect = 0;
+}
+
+/** The most bytes one run has fetched in this process (the size of its transient copy). */
+export function largestFetchBytes(): number {
+  return fetched.largestRun;
+}
+
 export class Session {
   private constructor(
     private readonly ort: ort.InferenceSession,
@@ -150,15 +181,15 @@ export class Session {
       throw new RuntimeError(`onnxruntime run failed: ${(e as Error).message}`);
     }
     const out: Record<string, HostTensor> = {};
+    let bytes = 0;
     for (const name of wanted) {
-      const pre = into[name];
-      if (pre) {
-        out[name] = pre;
-        continue;
-      }
       const t = res[name] as ort.Tensor;
-      out[name] = { data: t.data as HostData, shape: [...t.dims] };
+      bytes += (t.data as HostData).byteLength;
+      const pre = into[name];
+      out[name] = pre ?? { data: t.data as HostData, shape: [...t.dims] };
     }
+    fetched.sinceCollect += bytes;
+    fetched.largestRun = Math.max(fetched.largestRun, bytes);
     return out;
   }
 

@@ -3,10 +3,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { loadModelConfig } from '../models/config.js';
 import { initClip } from '../models/clip.js';
-import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
+import { scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars, stateName } from '../nn/adamw.js';
 import { Rng } from '../util/rng.js';
-import { buildTrainGraph, initialTrainState } from './train-graph.js';
+import { buildTrainGraph } from './train-graph.js';
+import { TrainStepRunner } from './train-step.js';
 import { AccumStepRunner, buildAccumGraphs, type MicroBatch } from './accum-step.js';
 
 const cfg = loadModelConfig('ViT-Nano-8-32');
@@ -52,7 +53,7 @@ describe('gradient accumulation', () => {
   const values = initClip(cfg, 3);
   const rng = new Rng(5);
   const batches = [randomBatch(rng, K * B), randomBatch(rng, K * B)];
-  let big: StepRunner;
+  let big: TrainStepRunner;
   let acc: AccumStepRunner;
   let trainable: string[];
   const losses: [number, number][] = [];
@@ -60,7 +61,7 @@ describe('gradient accumulation', () => {
   beforeAll(async () => {
     const tg = buildTrainGraph(cfg, { batchSize: K * B, adamw });
     trainable = tg.trainable;
-    big = await StepRunner.create(tg.graph, initialTrainState(tg, values), { threads: 1 });
+    big = await TrainStepRunner.create(tg, values, undefined, { threads: 1 });
     const own = new Map([...values].map(([k, v]) => [k, v.slice()])); // the runner updates its arrays in place
     acc = await AccumStepRunner.create(cfg, buildAccumGraphs(cfg, { batchSize: B, accumSteps: K, adamw }), K, B, own, undefined, { threads: 1 });
     for (let step = 1; step <= batches.length; step++) {

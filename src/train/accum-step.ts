@@ -5,21 +5,22 @@
 // too: logit_scale is live in every micro-batch pass, so its gradient is summed K times, and batch norm (ResNets)
 // normalizes each micro-batch with its own statistics and updates the running stats in both passes (2K times).
 //
-// Three sessions: features (forward only), grads (forward + backward, adds into the accumulators) and update
-// (AdamW). State is held once on the host: every output that carries state over is written into the buffer of
-// the input it replaces, which is safe because in these graphs that input is read only by the elementwise chain
-// that computes its replacement (an accumulator by its add, a moment by its AdamW line, a parameter in the update
-// graph by its own update, a running stat by its momentum update).
+// Two sessions and the AdamW stage: features (forward only), grads (forward + backward, adds into the
+// accumulators, which are FlatAdamW's gradient buffer) and FlatAdamW's update. State is held once on the host:
+// every output that carries state over is written into the buffer of the input it replaces, which is safe because
+// in these graphs that input is read only by the elementwise chain that computes its replacement (an accumulator
+// by its add, a running stat by its momentum update).
 import { Graph, grad, add, concat } from '../graph/index.js';
 import { ParamStore } from '../nn/params.js';
-import { addAdamW, nextName, stateName, type AdamWConfig } from '../nn/adamw.js';
+import { nextName, type AdamWConfig } from '../nn/adamw.js';
 import { clipForward } from '../models/clip.js';
 import type { ClipArch } from '../models/arch.js';
 import type { BatchNormUpdate } from '../nn/batch-norm.js';
-import { Session, type HostTensor, type SessionOptions } from '../runtime/index.js';
+import { Session, releaseFetched, type HostTensor, type SessionOptions } from '../runtime/index.js';
 import { RuntimeError } from '../util/errors.js';
 import { clipLoss } from './clip-loss.js';
-import { LOGIT_SCALE_MAX, openclipDecays } from './train-graph.js';
+import { FlatAdamW } from './flat-adamw.js';
+import { clipParams } from './train-graph.js';
 
 export const accumName = (param: string): string => `accum.${param}`;
 const CACHED_IMAGE = 'cached.image_features';
@@ -36,10 +37,11 @@ export interface AccumGraphOptions {
 export interface AccumGraphs {
   features: Graph;
   grads: Graph;
-  update: Graph;
   ps: ParamStore;
   trainable: string[];
+  withGrad: string[];
   buffers: string[];
+  adamw: Omit<AdamWConfig, 'decays'>;
 }
 
 function dataInputs(g: Graph, cfg: ClipArch, B: number) {
@@ -88,17 +90,14 @@ export function buildAccumGraphs(cfg: ClipArch, opts: AccumGraphOptions): AccumG
   });
   for (const u of updates) grads.output(nextName(u.name), u.value);
 
-  // AdamW on the summed gradients (clipping, if asked, sees the whole batch's gradient norm, as in OpenCLIP).
-  const update = new Graph('clip_accum_update');
-  const shapes = new Map(ps.specs.map((s) => [s.name, s.shape]));
-  const withGrad = params.filter((_, i) => gs[i]);
-  addAdamW(
-    update,
-    withGrad.map((p) => ({ name: p.name, tensor: update.param(p.name, p.tensor.shape) })),
-    withGrad.map((p) => update.input(accumName(p.name), p.tensor.shape)),
-    { ...opts.adamw, decays: (name) => openclipDecays(name, shapes.get(name) ?? []), clamp: { logit_scale: [0, LOGIT_SCALE_MAX] } },
-  );
-  return { features, grads, update, ps, trainable: params.map((p) => p.name), buffers: updates.map((u) => u.name) };
+  // AdamW (FlatAdamW) runs on the summed gradients; clipping, if asked, sees the whole batch's gradient norm, as in OpenCLIP.
+  return {
+    features, grads, ps,
+    trainable: params.map((p) => p.name),
+    withGrad: params.filter((_, i) => gs[i]).map((p) => p.name),
+    buffers: updates.map((u) => u.name),
+    adamw: opts.adamw,
+  };
 }
 
 export interface MicroBatch {
@@ -109,41 +108,36 @@ export interface MicroBatch {
 /** Runs accumulated steps; holds parameters, moments, running stats and accumulators once, updated in place. */
 export class AccumStepRunner {
   private constructor(
-    private readonly sessions: { features: Session; grads: Session; update: Session },
-    private readonly state: Map<string, HostTensor>,
+    private readonly sessions: { features: Session; grads: Session },
+    private readonly adamw: FlatAdamW,
+    private readonly buffers: Map<string, HostTensor>,
     private readonly ag: AccumGraphs,
     private readonly cfg: ClipArch,
     private readonly K: number,
     private readonly B: number,
   ) {}
 
-  /** `values`: every parameter and buffer; `moments` (resume) default to zero. Takes these arrays as its state (no copy). */
+  /** `values`: every parameter and buffer (buffers taken as the runner's own, no copy); `moments` (resume) default to zero. */
   static async create(
     cfg: ClipArch, ag: AccumGraphs, K: number, B: number,
     values: Map<string, Float32Array>, moments: Map<string, Float32Array> | undefined, opts: SessionOptions = {},
   ): Promise<AccumStepRunner> {
-    const state = new Map<string, HostTensor>();
-    const put = (name: string, shape: number[], v?: Float32Array) => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      if (v && v.length !== n) throw new RuntimeError(`initial value for '${name}' has ${v.length} values, shape [${shape}] needs ${n}`);
-      state.set(name, { data: v ?? new Float32Array(n), shape });
-    };
-    const shapes = new Map(ag.ps.specs.map((s) => [s.name, s.shape]));
-    for (const name of [...ag.trainable, ...ag.buffers]) {
+    const shapes = new Map(ag.ps.specs.map((s) => [s.name, s.shape as number[]]));
+    const has = new Set(ag.withGrad);
+    const adamw = await FlatAdamW.create(clipParams(ag.trainable, shapes, (n) => has.has(n)), ag.adamw, values, moments, opts);
+    const buffers = new Map<string, HostTensor>();
+    for (const name of ag.buffers) {
       const v = values.get(name);
       if (!v) throw new RuntimeError(`no initial value for '${name}'`);
-      put(name, shapes.get(name)!, v);
+      buffers.set(name, { data: v, shape: shapes.get(name)! });
     }
-    for (const p of ag.trainable) {
-      for (const k of ['m', 'v'] as const) put(stateName(k, p), shapes.get(p)!, moments?.get(stateName(k, p)));
-      if (ag.grads.inputByName(accumName(p))) put(accumName(p), shapes.get(p)!);
-    }
-    const sessions = {
-      features: await Session.create(ag.features, opts),
-      grads: await Session.create(ag.grads, opts),
-      update: await Session.create(ag.update, opts),
-    };
-    return new AccumStepRunner(sessions, state, ag, cfg, K, B);
+    const sessions = { features: await Session.create(ag.features, opts), grads: await Session.create(ag.grads, opts) };
+    return new AccumStepRunner(sessions, adamw, buffers, ag, cfg, K, B);
+  }
+
+  private tensor(name: string): HostTensor | undefined {
+    if (name.startsWith(accumName(''))) return this.adamw.view(name.slice(accumName('').length), 'g');
+    return this.adamw.view(name) ?? this.buffers.get(name);
   }
 
   /** Feeds and in-place outputs for the state a session reads and replaces. */
@@ -152,7 +146,7 @@ export class AccumStepRunner {
     const into: Record<string, HostTensor> = {};
     const outs = new Set(s.outputs.map((o) => o.name));
     for (const { name } of s.inputs) {
-      const t = this.state.get(name);
+      const t = this.tensor(name);
       if (!t) continue;
       feeds[name] = t;
       if (outs.has(nextName(name))) into[nextName(name)] = t;
@@ -178,9 +172,10 @@ export class AccumStepRunner {
       const out = await this.sessions.features.run({ ...feeds, ...fc.feeds, ...data(m) }, fc.into, ['image_features', 'text_features', ...Object.keys(fc.into)]);
       imageF.push(out.image_features!.data as Float32Array);
       textF.push(out.text_features!.data as Float32Array);
+      await releaseFetched();
     }
 
-    for (const p of this.ag.trainable) (this.state.get(accumName(p))?.data as Float32Array | undefined)?.fill(0);
+    for (const p of this.ag.withGrad) (this.adamw.view(p, 'g')!.data as Float32Array).fill(0);
     const gc = this.carried(this.sessions.grads);
     const others = (fs: Float32Array[], j: number) => {
       const o = new Float32Array((K - 1) * B * D);
@@ -202,21 +197,21 @@ export class AccumStepRunner {
       );
       loss = (out.loss!.data as Float32Array)[0]!;
       logitScale = (out['forward.logit_scale']!.data as Float32Array)[0]!;
+      await releaseFetched();
     }
-
-    const uc = this.carried(this.sessions.update);
-    await this.sessions.update.run({ ...feeds, ...uc.feeds }, uc.into, Object.keys(uc.into));
+    await this.adamw.step(feeds);
     return { loss, logitScale };
   }
 
   /** Current value of a parameter, moment or buffer (a view, updated in place by the next step). */
   get(name: string): Float32Array {
-    const t = this.state.get(name);
-    if (!t || name.startsWith('accum.')) throw new RuntimeError(`'${name}' is not carried state`);
-    return t.data as Float32Array;
+    const t = this.adamw.state(name) ?? (this.buffers.get(name)?.data as Float32Array | undefined);
+    if (!t) throw new RuntimeError(`'${name}' is not carried state`);
+    return t;
   }
 
   async release(): Promise<void> {
     for (const s of Object.values(this.sessions)) await s.release();
+    await this.adamw.release();
   }
 }

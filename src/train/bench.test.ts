@@ -49,5 +49,8 @@ describe('bench train', () => {
     expect(m.batch_mb).toBe(Math.round(((2 * 3 * 64 * 64 * 4 + 2 * 32 * 8) / 2 ** 20) * 10) / 10);
     expect(m.timeline.map((s) => s.stage)).toEqual(['start', 'graph', 'session', 'first-step', 'steps']);
     expect(m.peak_rss_mb).toBeGreaterThanOrEqual(Math.max(...m.timeline.map((s) => s.rss_mb)));
+    // No run fetches the whole state (parameters and moments) at once: the largest fetch is the gradients'.
+    expect(m.largest_fetch_copy_mb).toBeGreaterThanOrEqual(m.gradients_mb);
+    expect(m.largest_fetch_copy_mb).toBeLessThan(m.gradients_mb + m.adamw_moments_mb / 2);
   });
 });

@@ -5,13 +5,14 @@
 import { loadModelConfig } from '../models/config.js';
 import { initClip } from '../models/clip.js';
 import { isResNet } from '../models/arch.js';
-import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
+import { scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars } from '../nn/adamw.js';
 import { Graph, matmul } from '../graph/index.js';
-import { Session, type Device, type HostTensor } from '../runtime/index.js';
+import { Session, largestFetchBytes, type Device, type HostTensor } from '../runtime/index.js';
 import { type OptionsOf, choice, count, flag, int, option, text } from '../util/options.js';
 import { Rng } from '../util/rng.js';
-import { TRAIN_SESSION, buildTrainGraph, initialTrainState } from './train-graph.js';
+import { TRAIN_SESSION, buildTrainGraph } from './train-graph.js';
+import { TrainStepRunner } from './train-step.js';
 import { trainFlops } from './flops.js';
 import { PrefetchedBatches } from './prefetch.js';
 import { MemoryTimeline, memoryAccount, type MemoryAccount } from './memory.js';
@@ -109,10 +110,10 @@ export async function benchTrain(options: BenchTrainOptions): Promise<BenchTrain
   } finally {
     await runner.release();
   }
-  // The runner takes the initial arrays as its state and updates them in place; the zero moments are first
+  // The runner copies the initial parameters into its flat buffer; the zero moments and the gradients are first
   // written by the first step.
   const batchBytes = B * 3 * bench.cfg.vision_cfg.image_size ** 2 * 4 + B * bench.cfg.text_cfg.context_length * 8;
-  const memory = memoryAccount({ params: bench.nParams, buffers: bench.nBuffers, copiedAtCreate: 0, firstWrittenByStep: 2 * bench.nParams, spare: 0, batchBytes }, mem);
+  const memory = memoryAccount({ params: bench.nParams, buffers: bench.nBuffers, copiedAtCreate: bench.nParams, firstWrittenByStep: 3 * bench.nParams, spare: 0, batchBytes, largestFetchBytes: largestFetchBytes() }, mem);
   return summarize(opts, bench, timed, memory, await sgemmGflops(opts.threads, opts.device));
 }
 
@@ -120,7 +121,7 @@ interface Bench {
   cfg: ReturnType<typeof loadModelConfig>;
   adamw: { beta1: number; beta2: number; eps: number; weightDecay: number };
   B: number;
-  runner: StepRunner;
+  runner: TrainStepRunner;
   mem: MemoryTimeline;
   buildS: number;
   nParams: number;
@@ -139,7 +140,7 @@ async function openBench(opts: Resolved): Promise<Bench> {
   const tg = buildTrainGraph(cfg, { batchSize: B, adamw });
   let init: Map<string, Float32Array> | null = initClip(cfg, 0);
   mem.mark('graph');
-  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, init), { threads: opts.threads, device: opts.device, spinning: opts.spinning, cpuArena: opts.cpuArena, memoryPattern: opts.memoryPattern ?? TRAIN_SESSION.memoryPattern, inPlace: true });
+  const runner = await TrainStepRunner.create(tg, init, undefined, { threads: opts.threads, device: opts.device, spinning: opts.spinning, cpuArena: opts.cpuArena, memoryPattern: opts.memoryPattern ?? TRAIN_SESSION.memoryPattern });
   init = null;
   mem.mark('session');
   const size = (name: string) => tg.ps.specs.find((x) => x.name === name)!.shape.reduce((a, b) => a * b, 1);

@@ -12,11 +12,12 @@ import { loadClipModel, resolveWeightsFile, isTrainerKey } from '../models/load.
 import { matchStateDict, writeCheckpoint } from '../models/checkpoint.js';
 import { toFloat32, type NamedTensor } from '../models/safetensors.js';
 import { readWeights } from '../models/weights.js';
-import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
+import { scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars, stateName, type AdamWConfig } from '../nn/adamw.js';
 import type { Batch, DataPosition } from '../data/loader/index.js';
 import { PrefetchedBatches } from './prefetch.js';
-import { TRAIN_SESSION, buildTrainGraph, initialTrainState } from './train-graph.js';
+import { TRAIN_SESSION, buildTrainGraph } from './train-graph.js';
+import { TrainStepRunner } from './train-step.js';
 import { AccumStepRunner, buildAccumGraphs } from './accum-step.js';
 import type { ParamStore } from '../nn/params.js';
 import { expectedStateDict, NUM_BATCHES } from './state-dict.js';
@@ -154,7 +155,7 @@ interface OpenRun {
   /** The model's parameters and buffers, and which of them are trained. */
   tg: { ps: ParamStore; trainable: string[] };
   /** One session per step, or with --accum-steps the accumulating runner (features, gradients, update). */
-  runner: StepRunner | AccumStepRunner;
+  runner: TrainStepRunner | AccumStepRunner;
   /** The frozen parameters' values (the rest live in the runner). */
   values: Map<string, Float32Array>;
   numBatches: Map<string, bigint>;
@@ -190,7 +191,7 @@ async function openRun(plan: RunPlan): Promise<OpenRun> {
   for (const s of model.ps.specs) if (s.trainable && plan.frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
   const so = { ...TRAIN_SESSION, threads: params.threads ?? undefined, device: params.device, spinning: params.spinning };
   const runner = tg
-    ? await StepRunner.create(tg.graph, initialTrainState(tg, values, moments), { ...so, inPlace: true })
+    ? await TrainStepRunner.create(tg, values, moments, so)
     : await AccumStepRunner.create(cfg, ag!, K, params.batch_size, values, moments, so);
   // The runner holds its own copy of everything it updates: keep only the frozen values (a whole model otherwise).
   for (const name of [...values.keys()]) if (!(name in frozenFeeds)) values.delete(name);
@@ -310,7 +311,7 @@ async function trainStep(plan: RunPlan, run: OpenRun, batches: Batch[], step: nu
 }
 
 /** The step itself: one session run, or the accumulating runner over the micro-batches. */
-async function runStep(plan: RunPlan, runner: StepRunner | AccumStepRunner, batches: Batch[], feeds: Record<string, HostTensor>): Promise<{ loss: number; logitScale: number }> {
+async function runStep(plan: RunPlan, runner: TrainStepRunner | AccumStepRunner, batches: Batch[], feeds: Record<string, HostTensor>): Promise<{ loss: number; logitScale: number }> {
   if (runner instanceof AccumStepRunner) return runner.step(batches, feeds);
   const { cfg, params } = plan;
   const B = params.batch_size;

@@ -1,5 +1,5 @@
-// Where a training step's memory goes: what cliplab holds by construction (weights, AdamW moments, their host
-// copies, the batch), computed from the model's shapes, and what the process measures around it (resident set at
+// Where a training step's memory goes: what cliplab holds by construction (weights, AdamW moments, gradients,
+// the batch), computed from the model's shapes, and what the process measures around it (resident set at
 // each stage of a benchmark, ORT's growth over the first steps, peak RSS), so a memory claim can be checked.
 import { readFileSync } from 'node:fs';
 
@@ -45,18 +45,21 @@ export interface MemoryAccount {
   weights_mb: number;
   /** AdamW m and v, one copy. */
   adamw_moments_mb: number;
-  /** Host copies of the state beyond one each (the spare buffers a ping-pong between steps writes into). */
+  /** Host copies of the state beyond one each (none: parameters, moments and gradients are updated in place). */
   host_state_copies_mb: number;
   /** The batch fed to the step (images and token ids), host side. */
   batch_mb: number;
-  /** Gradients, one per parameter: in ORT's working memory during the step (at most this much at once). */
+  /** Gradients, one per parameter, in a host buffer the step graph writes and AdamW reads. */
   gradients_mb: number;
+  /**
+   * The most one session run fetched: onnxruntime-node returns a copy of every fetched output, so this much is
+   * held twice for a moment (the step graph's gradients; AdamW fetches a few MB per chunk).
+   */
+  largest_fetch_copy_mb: number;
   /** Measured: RSS the session adds at creation beyond the state it copies in (model, optimized graph, constants). */
   ort_session_mb: number;
-  /** Measured: RSS growth over the first steps beyond the state they write first: ORT's arena (activations, gradients, update intermediates). */
+  /** Measured: RSS growth over the first steps beyond the state they write first: ORT's arenas (activations, update intermediates) and fetched copies not yet collected. */
   ort_working_mb: number;
-  /** ort_working_mb less the gradients: activations and other intermediates (an estimate). */
-  activations_and_intermediates_mb: number;
   /** Measured: RSS before the model was built (Node, modules) and the peak RSS of the whole benchmark. */
   baseline_rss_mb: number;
   peak_rss_mb: number;
@@ -75,26 +78,26 @@ export interface AccountInputs {
   buffers: number;
   /** State values the runner copies in at creation (written then, so resident from 'session' on). */
   copiedAtCreate: number;
-  /** State values in buffers first written by the steps (a ping-pong's spare set; zero moments). */
+  /** State values in buffers first written by the steps (zero moments, gradients). */
   firstWrittenByStep: number;
-  /** State values held beyond one copy each (a ping-pong's spare set). */
+  /** State values held beyond one copy each. */
   spare: number;
   batchBytes: number;
+  largestFetchBytes: number;
 }
 
 /** The account of a benchmark whose timeline marked 'start', 'graph' (built), 'session' (runner created) and 'steps'. */
 export function memoryAccount(x: AccountInputs, t: MemoryTimeline): MemoryAccount {
   const working = round(t.at('steps').rss_mb - t.at('session').rss_mb - stateMb(x.firstWrittenByStep));
-  const grads = stateMb(x.params);
   return {
     weights_mb: stateMb(x.params + x.buffers),
     adamw_moments_mb: stateMb(2 * x.params),
     host_state_copies_mb: stateMb(x.spare),
     batch_mb: round(x.batchBytes / MB),
-    gradients_mb: grads,
+    gradients_mb: stateMb(x.params),
+    largest_fetch_copy_mb: round(x.largestFetchBytes / MB),
     ort_session_mb: round(t.at('session').rss_mb - t.at('graph').rss_mb - stateMb(x.copiedAtCreate)),
     ort_working_mb: working,
-    activations_and_intermediates_mb: round(Math.max(0, working - grads)),
     baseline_rss_mb: t.at('start').rss_mb,
     peak_rss_mb: t.stages[t.stages.length - 1]!.peak_mb,
     timeline: t.stages,

@@ -1,12 +1,13 @@
 // One training step on a fixed batch with every intermediate written out (`cliplab step`): forward
 // outputs, every gradient and the state after AdamW, under OpenCLIP's names, for parity checks.
 import { InputError } from '../util/errors.js';
-import { StepRunner, scalarFeeds } from '../nn/step-runner.js';
+import { scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars } from '../nn/adamw.js';
 import type { NamedTensor } from '../models/safetensors.js';
 import { toFloat32 } from '../models/safetensors.js';
 import type { ClipArch } from '../models/arch.js';
-import { buildTrainGraph, initialTrainState } from './train-graph.js';
+import { buildTrainGraph, gradName } from './train-graph.js';
+import { TrainStepRunner } from './train-step.js';
 import { expectedStateDict, NUM_BATCHES } from './state-dict.js';
 import { matchStateDict } from '../models/checkpoint.js';
 
@@ -50,9 +51,9 @@ export async function parityStep(
     adamw: { beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay },
     debugOutputs: true,
   });
-  const runner = await StepRunner.create(tg.graph, initialTrainState(tg, values), { threads: opts.threads, inPlace: true });
+  const runner = await TrainStepRunner.create(tg, values, undefined, { threads: opts.threads });
   try {
-    const fetch = ['loss', 'forward.logit_scale', 'forward.image_features', 'forward.text_features', 'forward.logits_per_image', 'forward.logits_per_text', ...tg.trainable.map((p) => `grad.${p}`)];
+    const fetch = ['loss', 'forward.logit_scale', 'forward.image_features', 'forward.text_features', 'forward.logits_per_image', 'forward.logits_per_text', ...tg.withGrad.map(gradName)];
     const out = await runner.step(
       {
         images: { data: images.data as Float32Array, shape: images.shape },

@@ -1,13 +1,14 @@
-// The whole CLIP training step as one graph: forward, ClipLoss, backward, AdamW, logit-scale clamp and
-// batch-norm running stats. Run it with nn/StepRunner, which carries every `X.next` output over to input X
-// (in place: `inPlace: true`; nothing reads a parameter, moment or running stat after its update is written).
+// The CLIP training step's graph: forward, ClipLoss, backward and the batch-norm running stats, with every
+// gradient an output `grad.<p>`. TrainStepRunner (train-step.ts) runs it and then AdamW (flat-adamw.ts) over the
+// gradients, with OpenCLIP's decay groups and logit-scale clamp.
 import { Graph, grad } from '../graph/index.js';
 import { ParamStore } from '../nn/params.js';
-import { addAdamW, nextName, stateName, type AdamWConfig } from '../nn/adamw.js';
+import { nextName, type AdamWConfig } from '../nn/adamw.js';
 import { clipForward } from '../models/clip.js';
 import type { ClipArch } from '../models/arch.js';
 import type { BatchNormUpdate } from '../nn/batch-norm.js';
 import { clipLoss } from './clip-loss.js';
+import type { FlatParam } from './flat-adamw.js';
 
 /** OpenCLIP's rule (src/training/main.py): no decay for <2-D tensors, norms, biases and logit_scale. */
 export function openclipDecays(name: string, shape: readonly number[]): boolean {
@@ -15,6 +16,17 @@ export function openclipDecays(name: string, shape: readonly number[]): boolean 
 }
 
 export const LOGIT_SCALE_MAX = Math.log(100);
+
+/** OpenCLIP's parameter groups and clamp for the parameters `names` of a model with these shapes. */
+export function clipParams(names: string[], shapes: Map<string, readonly number[]>, hasGrad: (name: string) => boolean): FlatParam[] {
+  return names.map((name) => ({
+    name,
+    shape: shapes.get(name)!,
+    decays: openclipDecays(name, shapes.get(name)!),
+    clamp: name === 'logit_scale' ? ([0, LOGIT_SCALE_MAX] as [number, number]) : undefined,
+    updated: hasGrad(name),
+  }));
+}
 
 /**
  * ORT settings for training sessions. The memory pattern is off: with it, every run after the first takes its
@@ -26,7 +38,7 @@ export const TRAIN_SESSION = { memoryPattern: false } as const;
 export interface TrainGraphOptions {
   batchSize: number;
   adamw: Omit<AdamWConfig, 'decays'>;
-  /** Also output forward.* tensors and grad.<param> (for `cliplab step` parity checks). */
+  /** Also output the forward.* tensors (for `cliplab step` parity checks). */
   debugOutputs?: boolean;
   /** Parameters to keep frozen (no gradient, no update), e.g. a locked tower. */
   frozen?: (name: string) => boolean;
@@ -35,9 +47,15 @@ export interface TrainGraphOptions {
 export interface TrainGraph {
   graph: Graph;
   ps: ParamStore;
+  /** Parameters trained (not frozen); those that get no gradient are carried over unchanged. */
   trainable: string[];
+  /** The trained parameters that get a gradient (an output `grad.<p>`). */
+  withGrad: string[];
   buffers: string[];
+  adamw: Omit<AdamWConfig, 'decays'>;
 }
+
+export const gradName = (param: string): string => `grad.${param}`;
 
 export function buildTrainGraph(cfg: ClipArch, opts: TrainGraphOptions): TrainGraph {
   const B = opts.batchSize;
@@ -51,7 +69,6 @@ export function buildTrainGraph(cfg: ClipArch, opts: TrainGraphOptions): TrainGr
   g.output('loss', loss);
   g.output('forward.logit_scale', fwd.logitScale);
 
-  const shapes = new Map(ps.specs.map((s) => [s.name, s.shape]));
   const params = ps.trainable().filter((p) => !opts.frozen?.(p.name));
   const grads = g.within('backward', () => grad(loss, params.map((p) => p.tensor)));
   if (opts.debugOutputs) {
@@ -59,30 +76,16 @@ export function buildTrainGraph(cfg: ClipArch, opts: TrainGraphOptions): TrainGr
     g.output('forward.text_features', fwd.textFeatures);
     g.output('forward.logits_per_image', logitsPerImage);
     g.output('forward.logits_per_text', logitsPerText);
-    params.forEach((p, i) => grads[i] && g.output(`grad.${p.name}`, grads[i]!));
   }
-  // Updates wait for every gradient, so the runner may write each new value over the old one (state held once).
-  addAdamW(g, params, grads, {
-    ...opts.adamw,
-    afterAllGradients: true,
-    decays: (name) => openclipDecays(name, shapes.get(name) ?? []),
-    clamp: { logit_scale: [0, LOGIT_SCALE_MAX] },
-  });
+  params.forEach((p, i) => grads[i] && g.output(gradName(p.name), grads[i]!));
   for (const u of updates) g.output(nextName(u.name), u.value);
-  const buffers = updates.map((u) => u.name);
-  return { graph: g, ps, trainable: params.map((p) => p.name), buffers };
+  return {
+    graph: g,
+    ps,
+    trainable: params.map((p) => p.name),
+    withGrad: params.filter((_, i) => grads[i]).map((p) => p.name),
+    buffers: updates.map((u) => u.name),
+    adamw: opts.adamw,
+  };
 }
 
-/** Initial carried state: parameters and buffers from `values`, zero AdamW moments. */
-export function initialTrainState(tg: TrainGraph, values: Map<string, Float32Array>, moments?: Map<string, Float32Array>): Map<string, Float32Array> {
-  const state = new Map<string, Float32Array>();
-  for (const s of tg.ps.specs) {
-    const v = values.get(s.name);
-    if (v) state.set(s.name, v);
-  }
-  for (const name of tg.trainable) {
-    const n = values.get(name)?.length ?? 0;
-    for (const k of ['m', 'v'] as const) state.set(stateName(k, name), moments?.get(stateName(k, name)) ?? new Float32Array(n));
-  }
-  return state;
-}
