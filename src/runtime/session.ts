@@ -156,9 +156,9 @@ export class Session {
   }
 
   /**
-   * Run with named feeds. `into` names pre-allocated output buffers ORT writes in place (so parameters
-   * and optimizer state can ping-pong between two buffer sets without allocation); other outputs are
-   * allocated by ORT.
+   * Run with named feeds. `into` names pre-allocated output buffers ORT writes in place (state updated
+   * without allocation, in place or into a spare set); other outputs are allocated by ORT. Either way the
+   * binding also returns a copy of each fetched output (see releaseFetched).
    */
   async run(feeds: Record<string, HostTensor>, into: Record<string, HostTensor> = {}, only?: string[]): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};

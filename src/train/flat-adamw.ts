@@ -80,6 +80,7 @@ export class FlatAdamW {
       flat.p.set(v, offset);
       for (const k of ['m', 'v'] as const) {
         const mv = moments?.get(stateName(k, p.name));
+        if (mv && mv.length !== n) throw new RuntimeError(`initial value for '${stateName(k, p.name)}' has ${mv.length} values, shape [${p.shape}] needs ${n}`);
         if (mv) flat[k].set(mv, offset);
       }
     }
@@ -98,11 +99,6 @@ export class FlatAdamW {
   view(name: string, kind: 'p' | 'm' | 'v' | 'g' = 'p'): HostTensor | undefined {
     const at = this.views.get(name);
     return at && { data: this.flat[kind].subarray(at.offset, at.offset + at.n), shape: at.shape };
-  }
-
-  /** The tensor names this stage holds: every parameter and both of its moments. */
-  names(): string[] {
-    return [...this.views.keys()].flatMap((p) => [p, stateName('m', p), stateName('v', p)]);
   }
 
   /** Looks up a parameter or a moment by its state name. */

@@ -15,7 +15,7 @@ function registerBenchData(bench: Command): void {
 }
 
 function registerBenchTrain(bench: Command): void {
-  const cmd = bench.command('train').description('training-step throughput (forward, backward, AdamW in one ORT session) on a fixed random batch');
+  const cmd = bench.command('train').description('training-step throughput (forward, backward, AdamW) on a fixed random batch');
   addOptions(cmd, BENCH_TRAIN_OPTIONS)
     .option('--json', 'print the result as JSON (the only output; accepted as every printing command does)')
     .action(async (flags: Record<string, unknown>) => {
