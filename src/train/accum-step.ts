@@ -19,8 +19,8 @@ import type { BatchNormUpdate } from '../nn/batch-norm.js';
 import { Session, releaseFetched, type HostTensor, type SessionOptions } from '../runtime/index.js';
 import { RuntimeError } from '../util/errors.js';
 import { clipLoss } from './clip-loss.js';
-import { FlatAdamW } from './flat-adamw.js';
-import { clipParams } from './train-graph.js';
+import type { FlatAdamW } from './flat-adamw.js';
+import { carriedState } from './train-step.js';
 
 export const accumName = (param: string): string => `accum.${param}`;
 const CACHED_IMAGE = 'cached.image_features';
@@ -122,15 +122,7 @@ export class AccumStepRunner {
     cfg: ClipArch, ag: AccumGraphs, K: number, B: number,
     values: Map<string, Float32Array>, moments: Map<string, Float32Array> | undefined, opts: SessionOptions = {},
   ): Promise<AccumStepRunner> {
-    const shapes = new Map(ag.ps.specs.map((s) => [s.name, s.shape as number[]]));
-    const has = new Set(ag.withGrad);
-    const adamw = await FlatAdamW.create(clipParams(ag.trainable, shapes, (n) => has.has(n)), ag.adamw, values, moments, opts);
-    const buffers = new Map<string, HostTensor>();
-    for (const name of ag.buffers) {
-      const v = values.get(name);
-      if (!v) throw new RuntimeError(`no initial value for '${name}'`);
-      buffers.set(name, { data: v, shape: shapes.get(name)! });
-    }
+    const { adamw, buffers } = await carriedState(ag, values, moments, opts);
     const sessions = { features: await Session.create(ag.features, opts), grads: await Session.create(ag.grads, opts) };
     return new AccumStepRunner(sessions, adamw, buffers, ag, cfg, K, B);
   }

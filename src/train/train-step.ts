@@ -8,6 +8,28 @@ import { nextName } from '../nn/adamw.js';
 import { Session, releaseFetched, type HostTensor, type SessionOptions } from '../runtime/index.js';
 import { RuntimeError } from '../util/errors.js';
 
+/** What a step graph's parameters and buffers are, as TrainGraph and AccumGraphs both describe them. */
+export type CarriedSpec = Pick<TrainGraph, 'ps' | 'trainable' | 'withGrad' | 'buffers' | 'adamw'>;
+
+/**
+ * The state a runner carries between steps, held once: parameters and moments in FlatAdamW's flat buffers, batch-norm
+ * running stats taken from `values` as they are (no copy).
+ */
+export async function carriedState(
+  spec: CarriedSpec, values: Map<string, Float32Array>, moments: Map<string, Float32Array> | undefined, opts: SessionOptions,
+): Promise<{ adamw: FlatAdamW; buffers: Map<string, HostTensor> }> {
+  const shapes = new Map(spec.ps.specs.map((s) => [s.name, s.shape as number[]]));
+  const has = new Set(spec.withGrad);
+  const adamw = await FlatAdamW.create(clipParams(spec.trainable, shapes, (n) => has.has(n)), spec.adamw, values, moments, opts);
+  const buffers = new Map<string, HostTensor>();
+  for (const name of spec.buffers) {
+    const v = values.get(name);
+    if (!v) throw new RuntimeError(`no initial value for '${name}'`);
+    buffers.set(name, { data: v, shape: shapes.get(name)! });
+  }
+  return { adamw, buffers };
+}
+
 export class TrainStepRunner {
   private constructor(
     private readonly session: Session,
@@ -21,15 +43,7 @@ export class TrainStepRunner {
    * taken as the runner's own and change with every step); `moments` (resume) default to zero.
    */
   static async create(tg: TrainGraph, values: Map<string, Float32Array>, moments: Map<string, Float32Array> | undefined, opts: SessionOptions): Promise<TrainStepRunner> {
-    const shapes = new Map(tg.ps.specs.map((s) => [s.name, s.shape as number[]]));
-    const has = new Set(tg.withGrad);
-    const adamw = await FlatAdamW.create(clipParams(tg.trainable, shapes, (n) => has.has(n)), tg.adamw, values, moments, opts);
-    const buffers = new Map<string, HostTensor>();
-    for (const name of tg.buffers) {
-      const v = values.get(name);
-      if (!v) throw new RuntimeError(`no initial value for '${name}'`);
-      buffers.set(name, { data: v, shape: shapes.get(name)! });
-    }
+    const { adamw, buffers } = await carriedState(tg, values, moments, opts);
     return new TrainStepRunner(await Session.create(tg.graph, opts), adamw, buffers, tg.withGrad);
   }
 
