@@ -143,7 +143,7 @@ async function planRun(options: TrainOptions): Promise<RunPlan> {
   }
   if (saved) checkResumeParams(params, saved, P.params);
 
-  // AdamW inside the step graph (OpenCLIP's decay rule, logit-scale clamp, optional global-norm clipping); the
+  // AdamW (its own stage after the step graph: OpenCLIP's decay rule, logit-scale clamp, optional global-norm clipping); the
   // host feeds the per-step scalars (lr from cosineLr, bias corrections) in float64 as PyTorch computes them.
   const adamw: Omit<AdamWConfig, 'decays'> = { beta1: params.beta1, beta2: params.beta2, eps: params.eps, weightDecay: params.weight_decay, clipGradNorm: params.grad_clip ?? undefined };
   const frozen = (n: string): boolean => (params.lock_image && n.startsWith('visual.')) || (params.lock_text && isTextTower(n));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testbedSuite } from '../../eval/suites.js';
-import { addCorruptionShift } from './corruption-shift.js';
+import { addCorruptionShift, corruptReference } from './corruption-shift.js';
 import { readTestbedManifest } from './manifest.js';
 
 let tb: string;
@@ -56,6 +56,16 @@ describe('addCorruptionShift', () => {
     const spec = specs.find((s) => s.name === 'noto-v1-corrupted')!;
     expect(spec.reference).toBe(false);
     expect(spec.classes.map((c) => c.name)).toEqual(['grinning face', 'rocket']);
+  });
+
+  it('writes the same files with worker threads as inline', async () => {
+    const run = async (threads: number) => {
+      const added = await corruptReference(tb, readTestbedManifest(tb), { severity: 3, seed: 2 }, undefined, threads);
+      return { sets: added.map((a) => a.sha256), drawn: readFileSync(join(tb, 'eval', 'noto-v1-corrupted', 'corruptions.json'), 'utf8') };
+    };
+    const inline = await run(0);
+    expect(Object.keys(JSON.parse(inline.drawn).images as object)).toHaveLength(4);
+    expect(await run(2)).toEqual(inline);
   });
 
   it('rejects a bad severity or corruption', async () => {
