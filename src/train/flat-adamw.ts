@@ -78,16 +78,16 @@ export class FlatAdamW {
     let total = 0;
     for (const p of ordered) {
       const n = p.shape.reduce((a, b) => a * b, 1);
+      const variant = p.updated ? keys.indexOf(key(p)) : -1;
       const last = runs[runs.length - 1];
-      if (p.updated && last?.variant !== keys.indexOf(key(p))) total = Math.ceil(total / BLOCK) * BLOCK;
-      views.set(p.name, { offset: total, n, shape: [...p.shape] });
-      if (p.updated) {
-        const variant = keys.indexOf(key(p));
-        const last = runs[runs.length - 1];
-        if (last && last.variant === variant && last.end === total) last.end = total + n;
-        else runs.push({ variant, start: total, end: total + n });
+      // Parameters are grouped by variant, so each variant is one run; it starts on a block boundary.
+      if (p.updated && last?.variant !== variant) {
+        total = Math.ceil(total / BLOCK) * BLOCK;
+        runs.push({ variant, start: total, end: total });
       }
+      views.set(p.name, { offset: total, n, shape: [...p.shape] });
       total += n;
+      if (p.updated) runs[runs.length - 1]!.end = total;
     }
     const flat = { p: new Float32Array(total), m: new Float32Array(total), v: new Float32Array(total), g: new Float32Array(total) };
     for (const p of ordered) {

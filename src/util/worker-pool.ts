@@ -1,10 +1,10 @@
 // Worker threads that run tasks posted as `{id, task}` and answer `{id, result | error}`, least-loaded first;
-// and the entry URL of a worker script that works compiled (dist/*.js) and from TypeScript sources (tsx).
+// the loop a worker script runs to answer them (serveTasks); and the entry URL of a worker script that works compiled (dist/*.js) and from TypeScript sources (tsx).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, parentPort } from 'node:worker_threads';
 
 /**
  * The worker script `<name>.js` beside `moduleUrl` when compiled; from sources (vitest, tsx), a tiny ESM
@@ -89,4 +89,17 @@ export class WorkerPool<T, R> {
     this.failure ??= new Error(`${this.label} closed`);
     await Promise.all(ws.map((w) => w.terminate()));
   }
+}
+
+/**
+ * A worker script's side of the pool: runs each posted task through `run` and answers with its result (the
+ * buffers `transfer` names are moved, not copied) or its error's stack.
+ */
+export function serveTasks<T, R>(run: (task: T) => Promise<R>, transfer: (result: R) => ArrayBuffer[] = () => []): void {
+  parentPort!.on('message', (msg: { id: number; task: T }) => {
+    run(msg.task).then(
+      (result) => parentPort!.postMessage({ id: msg.id, result }, transfer(result)),
+      (err: unknown) => parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
+  });
 }
