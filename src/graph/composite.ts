@@ -1,12 +1,7 @@
 // Composite ops built from primitives: they need no VJP of their own.
 import type { Tensor } from './graph.js';
-import { add, mul, div, erf, sigmoid, sqrt, maximum } from './ops/elementwise.js';
+import { mul, div, sigmoid, sqrt, maximum } from './ops/elementwise.js';
 import { sum } from './ops/reduce.js';
-
-/** Exact GELU: x * Φ(x), written as x·0.5·(1 + erf(x / √2)) — the form ORT's GeluFusion recognizes. */
-export function gelu(x: Tensor): Tensor {
-  return mul(mul(x, 0.5), add(erf(div(x, Math.SQRT2)), 1));
-}
 
 /** OpenAI CLIP's QuickGELU: x * sigmoid(1.702 x). */
 export function quickGelu(x: Tensor): Tensor {

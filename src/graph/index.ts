@@ -8,5 +8,6 @@ export * from './ops/reduce.js';
 export * from './ops/nn.js';
 export * from './composite.js';
 export { grad, unbroadcast } from './autodiff.js';
+export { savedForBackward, type SavedTensor } from './saved.js';
 export { toModelProto, toOnnxBytes, OPSET } from './onnx.js';
 export { dumpGraph } from './dump.js';

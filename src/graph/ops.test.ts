@@ -35,6 +35,7 @@ const gradCases: Record<string, GradCase> = {
   erf: { inputs: [{ shape: [4] }], f: ([a]) => G.erf(a!) },
   sigmoid: { inputs: [{ shape: [4] }], f: ([a]) => G.sigmoid(a!) },
   relu: { inputs: [{ shape: [6], values: spread(6) }], f: ([a]) => G.relu(a!) },
+  gelu: { inputs: [{ shape: [6], values: spread(6) }], f: ([a]) => G.gelu(a!) },
   where: {
     inputs: [{ shape: [2, 3], kind: 'bool', values: [1, 0, 1, 0, 0, 1] }, { shape: [2, 3] }, { shape: [3] }],
     f: ([c, a, b]) => G.where(c!, a!, b!),
@@ -142,6 +143,7 @@ const extraGradCases: Record<string, GradCase> = {
   // The stride-1 im2col branch of the weight gradient (RN50's 3x3 convs), square and non-square, padded or not.
   'conv2d 3x3, stride 1 pad 1 (im2col)': { inputs: [{ shape: [2, 2, 5, 5] }, { shape: [3, 2, 3, 3] }], f: ([x, w]) => G.conv2d(x!, w!, { stride: 1, pad: 1 }) },
   'conv2d 3x2, stride 1 no pad (im2col)': { inputs: [{ shape: [1, 3, 4, 5] }, { shape: [2, 3, 3, 2] }], f: ([x, w]) => G.conv2d(x!, w!) },
+  'transpose of a transpose (one node)': { inputs: [{ shape: [2, 3, 4] }], f: ([a]) => G.transpose(G.transpose(a!, [2, 0, 1]), [0, 2, 1]) },
   'reduce_sum, keepdims over all': { inputs: [{ shape: [2, 3] }], f: ([a]) => G.sum(a!, [0, 1], true) },
 };
 
@@ -152,6 +154,23 @@ describe('VJPs match finite differences (extra branches)', () => {
       expect(r.maxRelErr, `${r.dtype}: ${r.worst}`).toBeLessThan(r.dtype === 'float64' ? 1e-6 : 2e-2);
     });
   }
+});
+
+describe('builders', () => {
+  it('compose a transpose of a transpose into one, and drop it when the two cancel', async () => {
+    const g = new G.Graph('t');
+    const x = g.input('x', [2, 3, 4]);
+    const y = G.transpose(G.transpose(x, [2, 0, 1]), [0, 2, 1]);
+    expect([y.node!.inputs[0], y.node!.attrs.perm, y.shape]).toEqual([x, [2, 1, 0], [4, 3, 2]]);
+    expect(G.mT(G.mT(x))).toBe(x);
+  });
+
+  it('gelu computes x·Φ(x)', async () => {
+    // float32: ORT has no float64 Erf. Φ(1) = 0.8413447460685429, Φ(0.5) = 0.6914624612740131 (normal table values).
+    const y = await evalOnce((g) => G.gelu(g.constant(Float32Array.of(1, -1, 0.5, 0), [4], 'float32')));
+    const want = [0.8413447460685429, -(1 - 0.8413447460685429), 0.5 * 0.6914624612740131, 0];
+    Array.from(y.data, Number).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
+  });
 });
 
 describe('non-differentiable ops compute the reference values', () => {

@@ -13,6 +13,8 @@ export interface TensorType {
 
 export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
 
+export const bytesPerElement = (d: DType): number => (d === 'float64' || d === 'int64' ? 8 : d === 'bool' ? 1 : 4);
+
 export function shapeStr(s: Shape): string {
   return `[${s.join(', ')}]`;
 }

@@ -7,7 +7,7 @@ import { initClip } from '../models/clip.js';
 import { isResNet } from '../models/arch.js';
 import { scalarFeeds } from '../nn/step-runner.js';
 import { adamwScalars } from '../nn/adamw.js';
-import { Graph, matmul } from '../graph/index.js';
+import { Graph, matmul, savedForBackward } from '../graph/index.js';
 import { Session, largestFetchBytes, type Device, type HostTensor } from '../runtime/index.js';
 import { type OptionsOf, choice, count, flag, int, option, text } from '../util/options.js';
 import { Rng } from '../util/rng.js';
@@ -113,7 +113,7 @@ export async function benchTrain(options: BenchTrainOptions): Promise<BenchTrain
   // The runner copies the initial parameters into its flat buffer; the zero moments and the gradients are first
   // written by the first step.
   const batchBytes = B * 3 * bench.cfg.vision_cfg.image_size ** 2 * 4 + B * bench.cfg.text_cfg.context_length * 8;
-  const memory = memoryAccount({ params: bench.nParams, buffers: bench.nBuffers, copiedAtCreate: bench.nParams, firstWrittenByStep: 3 * bench.nParams, spare: 0, batchBytes, largestFetchBytes: largestFetchBytes() }, mem);
+  const memory = memoryAccount({ params: bench.nParams, buffers: bench.nBuffers, copiedAtCreate: bench.nParams, firstWrittenByStep: 3 * bench.nParams, spare: 0, batchBytes, largestFetchBytes: largestFetchBytes(), savedActivationBytes: bench.savedBytes }, mem);
   return summarize(opts, bench, timed, memory, await sgemmGflops(opts.threads, opts.device));
 }
 
@@ -126,6 +126,7 @@ interface Bench {
   buildS: number;
   nParams: number;
   nBuffers: number;
+  savedBytes: number;
 }
 
 /** The training graph, its session and initial state, with the memory timeline marked at each stage. */
@@ -138,6 +139,7 @@ async function openBench(opts: Resolved): Promise<Bench> {
   mem.mark('start');
   const t0 = performance.now();
   const tg = buildTrainGraph(cfg, { batchSize: B, adamw });
+  const savedBytes = savedForBackward(tg.graph, tg.backwardFrom).reduce((a, t) => a + t.bytes, 0);
   let init: Map<string, Float32Array> | null = initClip(cfg, 0);
   mem.mark('graph');
   const runner = await TrainStepRunner.create(tg, init, undefined, { threads: opts.threads, device: opts.device, spinning: opts.spinning, cpuArena: opts.cpuArena, memoryPattern: opts.memoryPattern ?? TRAIN_SESSION.memoryPattern });
@@ -153,6 +155,7 @@ async function openBench(opts: Resolved): Promise<Bench> {
     buildS: (performance.now() - t0) / 1000,
     nParams: tg.trainable.reduce((a, p) => a + size(p), 0),
     nBuffers: tg.buffers.reduce((a, p) => a + size(p), 0),
+    savedBytes,
   };
 }
 

@@ -56,6 +56,11 @@ export interface MemoryAccount {
    * held twice for a moment (the step graph's gradients; AdamW fetches a few MB per chunk).
    */
   largest_fetch_copy_mb: number;
+  /**
+   * Computed from the graph: the forward activations the backward pass reads (`savedForBackward`), which live from
+   * the forward pass to the backward one; the part of `ort_working_mb` that grows with the batch.
+   */
+  saved_activations_mb: number;
   /** Measured: RSS the session adds at creation beyond the state it copies in (model, optimized graph, constants). */
   ort_session_mb: number;
   /** Measured: RSS growth over the first steps beyond the state they write first: ORT's arenas (activations, update intermediates) and fetched copies not yet collected. */
@@ -84,6 +89,7 @@ export interface AccountInputs {
   spare: number;
   batchBytes: number;
   largestFetchBytes: number;
+  savedActivationBytes: number;
 }
 
 /** The account of a benchmark whose timeline marked 'start', 'graph' (built), 'session' (runner created) and 'steps'. */
@@ -96,6 +102,7 @@ export function memoryAccount(x: AccountInputs, t: MemoryTimeline): MemoryAccoun
     batch_mb: round(x.batchBytes / MB),
     gradients_mb: stateMb(x.params),
     largest_fetch_copy_mb: round(x.largestFetchBytes / MB),
+    saved_activations_mb: round(x.savedActivationBytes / MB),
     ort_session_mb: round(t.at('session').rss_mb - t.at('graph').rss_mb - stateMb(x.copiedAtCreate)),
     ort_working_mb: working,
     baseline_rss_mb: t.at('start').rss_mb,

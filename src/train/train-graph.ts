@@ -53,6 +53,8 @@ export interface TrainGraph {
   withGrad: string[];
   buffers: string[];
   adamw: Omit<AdamWConfig, 'decays'>;
+  /** The first node of the backward pass (what came before is the forward pass and the loss). */
+  backwardFrom: number;
 }
 
 export const gradName = (param: string): string => `grad.${param}`;
@@ -70,6 +72,7 @@ export function buildTrainGraph(cfg: ClipArch, opts: TrainGraphOptions): TrainGr
   g.output('forward.logit_scale', fwd.logitScale);
 
   const params = ps.trainable().filter((p) => !opts.frozen?.(p.name));
+  const backwardFrom = g.nodes.length;
   const grads = g.within('backward', () => grad(loss, params.map((p) => p.tensor)));
   if (opts.debugOutputs) {
     g.output('forward.image_features', fwd.imageFeatures);
@@ -86,6 +89,7 @@ export function buildTrainGraph(cfg: ClipArch, opts: TrainGraphOptions): TrainGr
     withGrad: params.filter((_, i) => grads[i]).map((p) => p.name),
     buffers: updates.map((u) => u.name),
     adamw: opts.adamw,
+    backwardFrom,
   };
 }
 

@@ -1,6 +1,6 @@
 // Shape primitives: reshape, transpose, slice, pad, concat, broadcast, gather/scatter rows, one-hot, argmax.
 import { GraphError } from '../../util/errors.js';
-import { defineOp } from '../registry.js';
+import { defineOp, type EmitCtx } from '../registry.js';
 import type { Tensor } from '../graph.js';
 import { type Dim, type TensorType, isFloat, normAxis, shapeStr, broadcastShapes, sameShape } from '../types.js';
 
@@ -47,6 +47,17 @@ function reshapeInfer(x: TensorType, target: readonly number[]): Dim[] {
   return out;
 }
 
+/**
+ * `t`'s shape as an ONNX value: a constant where it is static, else a Shape node. A Shape node would keep the
+ * whole tensor alive until it runs, and VJPs take shapes from forward activations.
+ */
+function shapeOf(ctx: EmitCtx, name: string, t: TensorType): string {
+  if (t.shape.every((d) => typeof d === 'number')) return ctx.int64s(t.shape as number[]);
+  const s = ctx.tmp('shape');
+  ctx.node('Shape', [name], [s]);
+  return s;
+}
+
 defineOp<{ shape: number[] }>({
   name: 'reshape',
   infer: ([x], { shape }) => [{ dtype: x!.dtype, shape: reshapeInfer(x!, shape) }],
@@ -58,11 +69,7 @@ defineOp<{ shape: number[] }>({
 defineOp({
   name: 'reshape_like',
   infer: ([x, like]) => [{ dtype: x!.dtype, shape: like!.shape }],
-  emit: (ctx, [x, like], o) => {
-    const s = ctx.tmp('shape');
-    ctx.node('Shape', [like!], [s]);
-    ctx.node('Reshape', [x!, s], o);
-  },
+  emit: (ctx, [x, like], o, _a, [, t]) => ctx.node('Reshape', [x!, shapeOf(ctx, like!, t!)], o),
   vjp: ({ inputs: [x], cotangents: [g] }) => [reshapeLike(g!, x!), null],
 });
 
@@ -90,8 +97,17 @@ defineOp<{ perm: number[] }>({
   },
 });
 
+/**
+ * A transpose of a transpose is one transpose of the original, and none when the two cancel. This matters for
+ * memory, not speed: a linear layer's x @ Wᵀ has the VJP g @ (Wᵀ)ᵀ, which without this would keep the transposed
+ * copy of every weight alive from the forward pass to the backward one (0.5 GB at ViT-B-32).
+ */
 export function transpose(x: Tensor, perm: number[]): Tensor {
-  return x.graph.apply('transpose', [x], { perm })[0]!;
+  const inner = x.node?.op === 'transpose' ? x.node : null;
+  const src = inner ? inner.inputs[0]! : x;
+  const full = inner ? perm.map((p) => (inner.attrs.perm as number[])[p]!) : perm;
+  if (full.length === src.rank && full.every((p, i) => p === i)) return src;
+  return src.graph.apply('transpose', [src], { perm: full })[0]!;
 }
 
 /** Swap the last two axes. */
@@ -203,11 +219,7 @@ defineOp({
       throw new GraphError(`expand_like: ${shapeStr(x!.shape)} does not broadcast to ${shapeStr(like!.shape)}`);
     return [{ dtype: x!.dtype, shape: like!.shape }];
   },
-  emit: (ctx, [x, like], o) => {
-    const s = ctx.tmp('shape');
-    ctx.node('Shape', [like!], [s]);
-    ctx.node('Expand', [x!, s], o);
-  },
+  emit: (ctx, [x, like], o, _a, [, t]) => ctx.node('Expand', [x!, shapeOf(ctx, like!, t!)], o),
   // The autodiff sums the cotangent back to x's shape.
   vjp: ({ cotangents: [g] }) => [g!, null],
 });
