@@ -27,6 +27,15 @@ describe('savedForBackward', () => {
     expect(s.map((t) => t.op)).toEqual(['mul']);
   });
 
+  it("keeps a ReLU's output, not its input (the mask is y > 0, as torch's threshold_backward takes it)", () => {
+    const s = saved((g) => {
+      const x = g.param('x', [3, 5]);
+      const w = g.param('w', [5]);
+      return { out: G.mul(G.relu(G.add(x, x)), w), wrt: [x, w] };
+    });
+    expect(s.map((t) => t.op)).toEqual(['relu']);
+  });
+
   it('keeps no transposed copy of a linear layer’s weight (the VJP of x @ Wᵀ reads W itself)', () => {
     const s = saved((g) => {
       const x = g.param('x', [2, 3, 4]);
