@@ -97,6 +97,14 @@ describe('trainClip', () => {
     expect(readLog(part.run).map((l) => l.step)).toEqual(readLog(full.run).map((l) => l.step));
   });
 
+  it("trains the same weights bit for bit with ORT's arena off (--no-arena changes memory only)", async () => {
+    const on = await trainClip(base('arena-on', { epochs: 1 }));
+    const off = await trainClip(base('arena-off', { epochs: 1, cpuArena: false }));
+    expect(await maxDiff(on.model!, off.model!)).toBe(0);
+    const params = (run: string) => JSON.parse(readFileSync(join(run, 'params.json'), 'utf8')) as { cpu_arena: boolean };
+    expect([params(on.run).cpu_arena, params(off.run).cpu_arena]).toEqual([true, false]);
+  });
+
   it('accumulates gradients over --accum-steps batches: steps count k·b samples, a resumed run matches, k is kept', async () => {
     const opts = { batchSize: 8, accumSteps: 2, epochs: 1 };
     const full = await trainClip(base('accum-full', opts));

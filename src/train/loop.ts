@@ -189,7 +189,7 @@ async function openRun(plan: RunPlan): Promise<OpenRun> {
   for (const [name] of expectedStateDict(cfg).shapes) if (name.endsWith(NUM_BATCHES) && !numBatches.has(name)) numBatches.set(name, 0n);
   const frozenFeeds: Record<string, HostTensor> = {};
   for (const s of model.ps.specs) if (s.trainable && plan.frozen(s.name)) frozenFeeds[s.name] = { data: values.get(s.name)!, shape: s.shape };
-  const so = { ...TRAIN_SESSION, threads: params.threads ?? undefined, device: params.device, spinning: params.spinning };
+  const so = { ...TRAIN_SESSION, threads: params.threads ?? undefined, device: params.device, spinning: params.spinning, cpuArena: params.cpu_arena };
   const runner = tg
     ? await TrainStepRunner.create(tg, values, moments, so)
     : await AccumStepRunner.create(cfg, ag!, K, params.batch_size, values, moments, so);
