@@ -133,3 +133,21 @@ export class Graph {
     return this.inputs.find((i) => i.name === name);
   }
 }
+
+/** Whether node `n` reads the values of its input `j`, not only a static shape (see OpDef.shapeOnly). */
+export function readsValues(n: Node, j: number): boolean {
+  return !(getOp(n.op).shapeOnly?.includes(j) && n.inputs[j]!.shape.every((d) => typeof d === 'number'));
+}
+
+/** Ids of the nodes an output depends on: the ones a model of `g` runs. */
+export function liveNodes(g: Graph): Set<number> {
+  const need = new Set(g.outputs.map((o) => o.tensor.id));
+  const keep = new Set<number>();
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (!n.outputs.some((o) => need.has(o.id))) continue;
+    keep.add(n.id);
+    n.inputs.forEach((t, j) => readsValues(n, j) && need.add(t.id));
+  }
+  return keep;
+}

@@ -2,7 +2,7 @@
 import onnxProto from 'onnx-proto';
 import { GraphError } from '../util/errors.js';
 import { getOp, type Attrs, type EmitCtx } from './registry.js';
-import type { Graph, HostData, Tensor } from './graph.js';
+import { type Graph, type HostData, type Tensor, liveNodes } from './graph.js';
 import { type DType, scalarData } from './types.js';
 
 const { onnx } = onnxProto;
@@ -30,19 +30,6 @@ function attribute(name: string, v: unknown): onnxProto.onnx.IAttributeProto {
   if (Array.isArray(v) && v.every((x) => Number.isInteger(x))) return { name, type: A.INTS, ints: v as number[] };
   if (Array.isArray(v)) return { name, type: A.FLOATS, floats: v as number[] };
   throw new GraphError(`attribute '${name}' has unsupported value ${String(v)}`);
-}
-
-/** Tensors needed to compute the graph outputs (dead nodes are not written). */
-function liveNodes(g: Graph): Set<number> {
-  const need = new Set(g.outputs.map((o) => o.tensor.id));
-  const keep = new Set<number>();
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i]!;
-    if (!n.outputs.some((o) => need.has(o.id))) continue;
-    keep.add(n.id);
-    for (const t of n.inputs) need.add(t.id);
-  }
-  return keep;
 }
 
 export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
@@ -87,7 +74,7 @@ export function toModelProto(g: Graph): onnxProto.onnx.ModelProto {
     },
   };
 
-  const live = liveNodes(g);
+  const live = liveNodes(g); // dead nodes are not written
   const usedIds = new Set<number>();
   for (const n of g.nodes) if (live.has(n.id)) for (const t of n.inputs) usedIds.add(t.id);
   for (const o of g.outputs) usedIds.add(o.tensor.id);

@@ -29,6 +29,11 @@ export interface OpDef<A extends Attrs = Attrs> {
    * Cotangents of the inputs given cotangents of the outputs (null = zero), built with the builder.
    * `null` as a whole: the op is not differentiable (comparisons, argmax, shapes).
    */
+  /**
+   * Inputs of which only the shape is read: where it is static, `emit` writes it as a constant, so the input's
+   * values are not needed and are not kept alive for this node.
+   */
+  shapeOnly?: number[];
   vjp:
     | ((args: { inputs: Tensor[]; outputs: Tensor[]; cotangents: (Tensor | null)[]; attrs: A }) => (Tensor | null)[])
     | null;

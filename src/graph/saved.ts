@@ -2,13 +2,11 @@
 // reads. These stay alive from where they are computed until the backward pass is done with them, so their sum
 // is the part of a step's memory that grows with the batch, and the figure to compare with what torch's autograd
 // saves for the same model.
-import type { Graph, Tensor } from './graph.js';
+import { type Graph, type Tensor, liveNodes, readsValues } from './graph.js';
 import { bytesPerElement, numel } from './types.js';
 
 /** Ops whose output shares its input's buffer in ORT (a reshape is a view): the input is what is kept. */
 const ALIASES = new Set(['reshape', 'reshape_like']);
-/** Ops that read only the static shape of their second input (emitted as a constant). */
-const SHAPE_ONLY = new Set(['reshape_like', 'expand_like']);
 
 export interface SavedTensor {
   tensor: Tensor;
@@ -23,14 +21,7 @@ export interface SavedTensor {
  * `grad` was called). Graph inputs, parameters and constants are not counted; only nodes that reach an output.
  */
 export function savedForBackward(g: Graph, backwardFrom: number): SavedTensor[] {
-  const live = new Set<number>();
-  const need = new Set(g.outputs.map((o) => o.tensor.id));
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i]!;
-    if (!n.outputs.some((o) => need.has(o.id))) continue;
-    live.add(n.id);
-    n.inputs.forEach((t, j) => (SHAPE_ONLY.has(n.op) && j === 1 && isStatic(t) ? null : need.add(t.id)));
-  }
+  const live = liveNodes(g);
   const root = (t: Tensor): Tensor => {
     while (t.node && ALIASES.has(t.node.op)) t = t.node.inputs[0]!;
     return t;
@@ -39,7 +30,7 @@ export function savedForBackward(g: Graph, backwardFrom: number): SavedTensor[] 
   for (const n of g.nodes) {
     if (n.id < backwardFrom || !live.has(n.id)) continue;
     n.inputs.forEach((x, j) => {
-      if (SHAPE_ONLY.has(n.op) && j === 1 && isStatic(x)) return;
+      if (!readsValues(n, j)) return;
       const t = root(x);
       if (!t.node || t.node.id >= backwardFrom || saved.has(t.id)) return;
       saved.set(t.id, { tensor: t, op: t.node.op, scope: t.node.scope, bytes: numel(t.shape, 'saved activation') * bytesPerElement(t.dtype) });
@@ -47,5 +38,3 @@ export function savedForBackward(g: Graph, backwardFrom: number): SavedTensor[] 
   }
   return [...saved.values()];
 }
-
-const isStatic = (t: Tensor): boolean => t.shape.every((d) => typeof d === 'number');

@@ -70,6 +70,7 @@ defineOp({
   name: 'reshape_like',
   infer: ([x, like]) => [{ dtype: x!.dtype, shape: like!.shape }],
   emit: (ctx, [x, like], o, _a, [, t]) => ctx.node('Reshape', [x!, shapeOf(ctx, like!, t!)], o),
+  shapeOnly: [1],
   vjp: ({ inputs: [x], cotangents: [g] }) => [reshapeLike(g!, x!), null],
 });
 
@@ -220,6 +221,7 @@ defineOp({
     return [{ dtype: x!.dtype, shape: like!.shape }];
   },
   emit: (ctx, [x, like], o, _a, [, t]) => ctx.node('Expand', [x!, shapeOf(ctx, like!, t!)], o),
+  shapeOnly: [1],
   // The autodiff sums the cotangent back to x's shape.
   vjp: ({ cotangents: [g] }) => [g!, null],
 });
