@@ -102,28 +102,3 @@ function adamwLine(p: Tensor, m: Tensor, v: Tensor, g: Tensor, cfg: Pick<AdamWCo
   if (x.clamp) p2 = clip(p2, x.clamp[0], x.clamp[1]);
   return { p: p2, m: m2, v: v2 };
 }
-
-export const CHUNK_INPUTS = { param: 'p', m: 'm', v: 'v', grad: 'g', coef: 'adamw.grad_coef' } as const;
-
-export interface ChunkVariant {
-  decays: boolean;
-  clamp?: [number, number];
-  /** Multiply the gradient by the scalar input `adamw.grad_coef` (global-norm clipping, computed beforehand). */
-  clipped: boolean;
-}
-
-/**
- * AdamW over one flat run of values that share a variant: inputs `p`, `m`, `v`, `g` of any length n and the
- * scalars; outputs `p.next`, `m.next`, `v.next`. Each element's arithmetic is the same as in addAdamW.
- */
-export function adamwChunkGraph(cfg: Pick<AdamWConfig, 'beta1' | 'beta2' | 'eps'>, variant: ChunkVariant): Graph {
-  const g = new Graph(`adamw_chunk${variant.decays ? '_decay' : ''}${variant.clamp ? '_clamp' : ''}`);
-  const scalars = adamwInputs(g);
-  const coef = variant.clipped ? g.input(CHUNK_INPUTS.coef, [], 'float32') : null;
-  const [p, m, v, gr] = ([CHUNK_INPUTS.param, CHUNK_INPUTS.m, CHUNK_INPUTS.v, CHUNK_INPUTS.grad] as const).map((n) => g.input(n, ['n'], 'float32', 'state'));
-  const next = adamwLine(p!, m!, v!, gr!, cfg, { ...scalars, coef, decays: variant.decays, clamp: variant.clamp });
-  g.output(nextName(CHUNK_INPUTS.param), next.p);
-  g.output(nextName(CHUNK_INPUTS.m), next.m);
-  g.output(nextName(CHUNK_INPUTS.v), next.v);
-  return g;
-}

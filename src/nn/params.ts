@@ -15,8 +15,14 @@ export interface ParamSpec {
 export const zeros: Init = (_r, n) => new Float32Array(n);
 export const ones: Init = (_r, n) => new Float32Array(n).fill(1);
 export const constant = (v: number): Init => (_r, n) => new Float32Array(n).fill(v);
-export const normal = (std: number, mean = 0): Init => (r, n) => Float32Array.from({ length: n }, () => mean + std * r.normal());
-export const uniform = (bound: number): Init => (r, n) => Float32Array.from({ length: n }, () => r.uniform(-bound, bound));
+/** n values of `draw`, in order (a plain loop: Float32Array.from with a callback is ten times slower). */
+function drawn(n: number, draw: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = draw();
+  return out;
+}
+export const normal = (std: number, mean = 0): Init => (r, n) => drawn(n, () => mean + std * r.normal());
+export const uniform = (bound: number): Init => (r, n) => drawn(n, () => r.uniform(-bound, bound));
 
 /** Collects parameter declarations while a model is built into a graph. */
 export class ParamStore {

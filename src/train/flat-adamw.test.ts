@@ -1,6 +1,6 @@
-// FlatAdamW against addAdamW inside one graph (the update the training step ran before AdamW was its own stage):
-// the same values, bit for bit, for every variant (decayed, not decayed, clamped, not updated, clipped), with a
-// tensor larger than a chunk so that it is updated in pieces.
+// FlatAdamW (its WebAssembly kernel) against addAdamW inside one ORT graph (the update the training step ran before
+// AdamW was its own stage): the same values, bit for bit, for every variant (decayed, not decayed, clamped, not
+// updated, clipped), with the state in the kernel's memory and staged through it (a tensor larger than one stage).
 import { describe, it, expect } from 'vitest';
 import { Graph } from '../graph/index.js';
 import { addAdamW, adamwScalars, stateName } from '../nn/adamw.js';
@@ -34,7 +34,7 @@ function gradients(rng: Rng): Map<string, Float32Array>[] {
   })));
 }
 
-async function compare(clipGradNorm: number | undefined, resume = false): Promise<string[]> {
+async function compare(clipGradNorm: number | undefined, resume = false, staged = false): Promise<string[]> {
   const rng = new Rng(1);
   const values = new Map(PARAMS.map((p) => [p.name, Float32Array.from({ length: size(p) }, () => rng.normal())]));
   values.get('logit_scale')![0] = 0.049;
@@ -54,7 +54,7 @@ async function compare(clipGradNorm: number | undefined, resume = false): Promis
   const init = new Map(values);
   for (const [k, x] of moments) init.set(k, x.slice());
   const ref = await StepRunner.create(g, init, { threads: 1 });
-  const flat = await FlatAdamW.create(PARAMS, { ...cfg, clipGradNorm }, values, resume ? moments : undefined, { threads: 1 });
+  const flat = await FlatAdamW.create(PARAMS, { ...cfg, clipGradNorm }, values, resume ? moments : undefined, { threads: 1 }, staged ? 1 : undefined);
   try {
     for (let step = 1; step <= grads.length; step++) {
       const scalars = scalarFeeds(adamwScalars(cfg, 0.01, step));
@@ -97,5 +97,10 @@ describe('FlatAdamW', () => {
 
   it('resumed with moments in rows that get no gradient', async () => {
     expect(await compare(undefined, true)).toEqual([]);
+  });
+
+  it('with the state in host buffers, staged through the kernel', async () => {
+    expect(await compare(undefined, true, true)).toEqual([]);
+    expect(await compare(0.5, false, true)).toEqual([]);
   });
 });

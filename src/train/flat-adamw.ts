@@ -1,27 +1,22 @@
-// AdamW as a stage of its own: the trained parameters, both moments and the gradients each live in one flat host
-// buffer (every tensor a view into it), and one small shape-generic session per variant (decayed or not, clamped)
-// updates them a contiguous chunk at a time, in place. Why not inside the step graph: onnxruntime-node returns each
-// fetched output as a copy, so an in-graph update of the whole state held parameters and moments twice at the
-// step's peak (1.7 GB at ViT-B-32); chunked, the copy is three chunks. The arithmetic per element is addAdamW's.
+// AdamW as a stage of its own: the trained parameters, both moments and the gradients each live in one flat buffer
+// (every tensor a view into it), updated in place by a WebAssembly loop (adamw-kernel.ts) one variant's range at a
+// time. Why not inside the step graph: onnxruntime-node returns each fetched output as a copy, so an in-graph update
+// of the whole state held parameters and moments twice at the step's peak (1.7 GB at ViT-B-32). The buffers live in
+// the kernel's memory when they fit in its 4 GiB (every model up to ViT-B and RN50 does); larger states stay in host
+// buffers and pass through the kernel's memory a stretch at a time. The arithmetic per element is addAdamW's.
 //
 // Idle blocks: where a block's gradient and both moments are all +0 (an embedding row no batch has used yet: most of
 // the 49,408-token vocabulary on a small dataset), addAdamW's arithmetic reduces exactly to p·(1 − lr·wd): m and v
-// stay +0, the step is lr·(+0 / eps) = +0. Such blocks get that one multiply here instead of the ORT run; a block is
-// live from its first non-zero gradient (or moment, on resume) on. The result is the same bit for bit.
-import { adamwChunkGraph, clipCoef, gradNorm, nextName, stateName, CHUNK_INPUTS, ADAMW_INPUTS, type AdamWConfig, type ChunkVariant } from '../nn/adamw.js';
+// stay +0, the step is lr·(+0 / eps) = +0. Such blocks get that one multiply; a block is live from its first
+// non-zero gradient (or moment, on resume) on. The result is the same bit for bit.
+import { clipCoef, gradNorm, stateName, ADAMW_INPUTS, type AdamWConfig } from '../nn/adamw.js';
 import { Graph } from '../graph/index.js';
-import { Session, releaseFetched, type HostTensor, type SessionOptions } from '../runtime/index.js';
+import { Session, type HostTensor, type SessionOptions } from '../runtime/index.js';
 import { RuntimeError } from '../util/errors.js';
+import { AdamWKernel, BLOCK, MAX_KERNEL_BYTES, type KernelBuffers, type KernelScalars } from './adamw-kernel.js';
 
-/**
- * Values per chunk run: 1 MB per buffer, so a run's dozen intermediates stay in cache and only p, m, v and g
- * travel to memory (151 M values, 2 threads: 1.4 s at this size, 2.3 s at 16 MB chunks); a run fetches 3 MB.
- */
-const CHUNK = 1 << 18;
-/** Values per idle-or-live block (a block of the flat layout; each variant's range starts on a block boundary). */
-const BLOCK = 64;
-/** Live stretches shorter than this are gathered into a scratch chunk rather than run one by one. */
-const DIRECT = 1 << 13;
+/** Blocks per pass through the kernel's memory when the state does not fit in it (1 MB per buffer). */
+const STAGE_BLOCKS = 4096;
 
 export interface FlatParam {
   name: string;
@@ -32,65 +27,83 @@ export interface FlatParam {
   updated: boolean;
 }
 
+/** Parameters of one update variant: decayed or not, clamped or not. */
+interface Variant {
+  decays: boolean;
+  clamp?: [number, number];
+}
+
 interface Run {
   variant: number;
+  /** Block-aligned start; `end` is padded to the next block (the padding belongs to no parameter). */
   start: number;
   end: number;
 }
+
+type Flat = { p: Float32Array; m: Float32Array; v: Float32Array; g: Float32Array; live: Uint8Array };
 
 export class FlatAdamW {
   private constructor(
     private readonly views: Map<string, { offset: number; n: number; shape: number[] }>,
     private readonly flat: Flat,
-    private readonly sessions: Session[],
-    private readonly variants: ChunkVariant[],
-    /** Each variant's contiguous ranges (block-aligned starts). */
+    private readonly kernel: AdamWKernel,
+    /** Where the buffers are in the kernel's memory, or null when they are host buffers staged through it. */
+    private readonly resident: KernelBuffers | null,
+    private readonly variants: Variant[],
     private readonly runs: Run[],
-    /** 1 for a live block (see the file's comment), 0 for an idle one. */
-    private readonly live: Uint8Array,
+    private readonly cfg: Pick<AdamWConfig, 'beta1' | 'beta2' | 'eps'>,
     /** With global-norm clipping: computes clip_grad_norm_'s factor from every gradient. */
     private readonly coef: Session | null,
     private readonly updated: FlatParam[],
     /** Whether idle blocks may be skipped: with eps = 0 the full update of an idle value is 0 / 0. */
     private readonly idleBlocks: boolean,
-    private readonly gather = new Gather(flat),
   ) {}
 
   /**
    * `values` holds every parameter (copied in); `moments` (resume) default to zero. Parameters are laid out by
-   * variant, so each variant's values are one contiguous range split into chunks.
+   * variant, so each variant's values are one contiguous, block-aligned range.
    */
   static async create(
     params: FlatParam[], cfg: Pick<AdamWConfig, 'beta1' | 'beta2' | 'eps' | 'clipGradNorm'>,
     values: Map<string, Float32Array>, moments: Map<string, Float32Array> | undefined, opts: SessionOptions,
+    /** The most bytes the buffers may take in the kernel's memory (tests lower it to exercise staging). */
+    maxResident = MAX_KERNEL_BYTES,
   ): Promise<FlatAdamW> {
     const key = (p: FlatParam) => (p.updated ? `${p.decays}|${p.clamp ?? ''}` : 'fixed');
-    const variants: ChunkVariant[] = [];
+    const variants: Variant[] = [];
     const keys: string[] = [];
     for (const p of params) {
       if (!p.updated || keys.includes(key(p))) continue;
       keys.push(key(p));
-      variants.push({ decays: p.decays, clamp: p.clamp, clipped: cfg.clipGradNorm !== undefined });
+      variants.push({ decays: p.decays, clamp: p.clamp });
     }
-    const ordered = [...keys, 'fixed'].flatMap((k) => params.filter((p) => key(p) === k));
     const views = new Map<string, { offset: number; n: number; shape: number[] }>();
     const runs: Run[] = [];
+    const align = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
     let total = 0;
-    for (const p of ordered) {
-      const n = p.shape.reduce((a, b) => a * b, 1);
-      const variant = p.updated ? keys.indexOf(key(p)) : -1;
-      const last = runs[runs.length - 1];
-      // Parameters are grouped by variant, so each variant is one run; it starts on a block boundary.
-      if (p.updated && last?.variant !== variant) {
-        total = Math.ceil(total / BLOCK) * BLOCK;
-        runs.push({ variant, start: total, end: total });
+    for (const k of [...keys, 'fixed']) {
+      const start = total;
+      for (const p of params.filter((q) => key(q) === k)) {
+        const n = p.shape.reduce((a, b) => a * b, 1);
+        views.set(p.name, { offset: total, n, shape: [...p.shape] });
+        total += n;
       }
-      views.set(p.name, { offset: total, n, shape: [...p.shape] });
-      total += n;
-      if (p.updated) runs[runs.length - 1]!.end = total;
+      total = align(total);
+      if (k !== 'fixed' && total > start) runs.push({ variant: keys.indexOf(k), start, end: total });
     }
-    const flat = { p: new Float32Array(total), m: new Float32Array(total), v: new Float32Array(total), g: new Float32Array(total) };
-    for (const p of ordered) {
+    const blocks = total / BLOCK;
+    const bytes = 16 * total + blocks;
+    const fits = bytes <= maxResident;
+    const kernel = AdamWKernel.create(fits ? bytes : STAGE_BLOCKS * (16 * BLOCK + 1));
+    const resident = fits ? { p: 0, m: 4 * total, v: 8 * total, g: 12 * total, live: 16 * total } : null;
+    const buf = kernel.memory.buffer;
+    const flat: Flat = resident
+      ? {
+          p: new Float32Array(buf, resident.p, total), m: new Float32Array(buf, resident.m, total), v: new Float32Array(buf, resident.v, total),
+          g: new Float32Array(buf, resident.g, total), live: new Uint8Array(buf, resident.live, blocks),
+        }
+      : { p: new Float32Array(total), m: new Float32Array(total), v: new Float32Array(total), g: new Float32Array(total), live: new Uint8Array(blocks) };
+    for (const p of params) {
       const { offset, n } = views.get(p.name)!;
       const v = values.get(p.name);
       if (!v) throw new RuntimeError(`no initial value for '${p.name}'`);
@@ -102,19 +115,17 @@ export class FlatAdamW {
         if (mv) flat[k].set(mv, offset);
       }
     }
-    const sessions = await Promise.all(variants.map((x) => Session.create(adamwChunkGraph(cfg, x), { ...opts, spinning: false })));
-    const updated = ordered.filter((p) => p.updated);
+    const updated = params.filter((p) => p.updated);
     let coef: Session | null = null;
     if (cfg.clipGradNorm !== undefined && updated.length) {
       const g = new Graph('grad_clip_coef');
       g.output('coef', clipCoef(gradNorm(updated.map((p) => g.input(p.name, p.shape, 'float32'))), cfg.clipGradNorm));
       coef = await Session.create(g, opts);
     }
-    const live = new Uint8Array(Math.ceil(total / BLOCK));
-    const mw = new Uint32Array(flat.m.buffer);
-    const vw = new Uint32Array(flat.v.buffer);
-    if (moments) for (let i = 0; i < total; i++) if (mw[i] !== 0 || vw[i] !== 0) live[(i / BLOCK) | 0] = 1;
-    return new FlatAdamW(views, flat, sessions, variants, runs, live, coef, updated, Math.fround(cfg.eps) > 0);
+    const mw = new Uint32Array(flat.m.buffer, flat.m.byteOffset, total);
+    const vw = new Uint32Array(flat.v.buffer, flat.v.byteOffset, total);
+    if (moments) for (let i = 0; i < total; i++) if (mw[i] !== 0 || vw[i] !== 0) flat.live[(i / BLOCK) | 0] = 1;
+    return new FlatAdamW(views, flat, kernel, resident, variants, runs, cfg, coef, updated, Math.fround(cfg.eps) > 0);
   }
 
   /** A view of parameter `name` (or `adamw.m.<p>` / `adamw.v.<p>`, or the gradient with `grad`), updated in place. */
@@ -134,102 +145,61 @@ export class FlatAdamW {
 
   /** One AdamW step from the gradients in the flat gradient buffer; `scalars` are adamwScalars' feeds. */
   async step(scalars: Record<string, HostTensor>): Promise<void> {
-    const feeds: Record<string, HostTensor> = {};
-    for (const k of Object.values(ADAMW_INPUTS)) {
-      if (!scalars[k]) throw new RuntimeError(`AdamW step: missing scalar '${k}'`);
-      feeds[k] = scalars[k]!;
-    }
+    const scalar = (k: string): number => {
+      const t = scalars[k];
+      if (!t) throw new RuntimeError(`AdamW step: missing scalar '${k}'`);
+      return t.data[0] as number;
+    };
+    const [stepSize, decayFactor, bc2Sqrt] = [scalar(ADAMW_INPUTS.stepSize), scalar(ADAMW_INPUTS.decayFactor), scalar(ADAMW_INPUTS.bc2Sqrt)];
     let coef = 1;
     if (this.coef) {
       const gs = Object.fromEntries(this.updated.map((p) => [p.name, this.view(p.name, 'g')!]));
-      feeds[CHUNK_INPUTS.coef] = (await this.coef.run(gs, {}, ['coef'])).coef!;
-      coef = feeds[CHUNK_INPUTS.coef]!.data[0] as number;
+      coef = (await this.coef.run(gs, {}, ['coef'])).coef!.data[0] as number;
     }
+    const { beta1, beta2, eps } = this.cfg;
     for (const r of this.runs) {
       const variant = this.variants[r.variant]!;
+      const s: KernelScalars = {
+        beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2, eps, stepSize, bc2Sqrt, coef,
+        decay: variant.decays ? decayFactor : 1,
+      };
       // A NaN clipping factor turns a zero gradient into NaN, and a clamp may move an idle value: no idle blocks then.
-      const sparse = this.idleBlocks && Number.isFinite(coef) && !variant.clamp;
-      const chunk = (t: Flat, a: number, b: number) => this.runChunk(r.variant, feeds, t, a, b);
-      for (const [a, b] of sparse ? this.liveStretches(r) : [[r.start, r.end] as const]) {
-        if (b - a >= DIRECT) {
-          for (let s = a; s < b; s += CHUNK) await chunk(this.flat, s, Math.min(b, s + CHUNK));
-          continue;
-        }
-        if (this.gather.n + (b - a) > CHUNK) await this.gather.flush(chunk);
-        this.gather.add(a, b);
-      }
-      if (this.gather.n) await this.gather.flush(chunk);
-      if (sparse && variant.decays) this.decayIdle(r, feeds[ADAMW_INPUTS.decayFactor]!.data[0] as number);
+      const all = !this.idleBlocks || !Number.isFinite(coef) || variant.clamp !== undefined;
+      this.update(r.start / BLOCK, r.end / BLOCK, all, s);
+      if (variant.clamp) this.clamp(r, variant.clamp);
     }
   }
 
-  /** Marks the blocks of `r` whose gradient is non-zero live, and returns its live stretches as [start, end). */
-  private liveStretches(r: Run): (readonly [number, number])[] {
-    const gw = new Uint32Array(this.flat.g.buffer, 0, this.flat.g.length);
-    const out: [number, number][] = [];
-    for (let b = r.start / BLOCK; b * BLOCK < r.end; b++) {
-      const s = b * BLOCK;
-      const e = Math.min(s + BLOCK, r.end);
-      if (!this.live[b]) for (let i = s; i < e; i++) if (gw[i] !== 0) { this.live[b] = 1; break; }
-      if (!this.live[b]) continue;
-      const last = out[out.length - 1];
-      if (last && last[1] === s) last[1] = e;
-      else out.push([s, e]);
+  private update(b0: number, b1: number, all: boolean, s: KernelScalars): void {
+    if (this.resident) return this.kernel.update(this.resident, b0, b1, all, s);
+    // Staged: each stretch of blocks is copied into the kernel's memory, updated there and copied back.
+    const n = STAGE_BLOCKS * BLOCK;
+    const at: KernelBuffers = { p: 0, m: 4 * n, v: 8 * n, g: 12 * n, live: 16 * n };
+    const buf = this.kernel.memory.buffer;
+    const stage = { p: new Float32Array(buf, at.p, n), m: new Float32Array(buf, at.m, n), v: new Float32Array(buf, at.v, n), g: new Float32Array(buf, at.g, n) };
+    const live = new Uint8Array(buf, at.live, STAGE_BLOCKS);
+    for (let a = b0; a < b1; a += STAGE_BLOCKS) {
+      const e = Math.min(b1, a + STAGE_BLOCKS);
+      const [x, y] = [a * BLOCK, e * BLOCK];
+      for (const k of ['p', 'm', 'v', 'g'] as const) stage[k].set(this.flat[k].subarray(x, y));
+      live.set(this.flat.live.subarray(a, e));
+      this.kernel.update(at, 0, e - a, all, s);
+      for (const k of ['p', 'm', 'v'] as const) this.flat[k].set(stage[k].subarray(0, y - x), x);
+      this.flat.live.set(live.subarray(0, e - a), a);
     }
-    return out;
   }
 
-  /** The whole update of an idle block: p · decayFactor (a float32 product, as ORT's Mul). */
-  private decayIdle(r: Run, decayFactor: number): void {
+  /** ONNX Clip's float32 clamp, min(max(x, lo), hi) as std::max / std::min compute it, after the update. */
+  private clamp(r: Run, [lo, hi]: [number, number]): void {
     const p = this.flat.p;
-    const live = this.live;
-    const blocks = Math.ceil((r.end - r.start) / BLOCK) + r.start / BLOCK;
-    for (let b = r.start / BLOCK; b < blocks; b++) {
-      if (live[b]) continue;
-      let e = b + 1;
-      while (e < blocks && !live[e]) e++;
-      const end = Math.min(e * BLOCK, r.end);
-      for (let i = b * BLOCK; i < end; i++) p[i] *= decayFactor;
-      b = e;
+    const [l, h] = [Math.fround(lo), Math.fround(hi)];
+    for (let i = r.start; i < r.end; i++) {
+      const x = p[i]! < l ? l : p[i]!;
+      p[i] = h < x ? h : x;
     }
-  }
-
-  private async runChunk(variant: number, feeds: Record<string, HostTensor>, t: Flat, a: number, b: number): Promise<void> {
-    const part = (x: Float32Array): HostTensor => ({ data: x.subarray(a, b), shape: [b - a] });
-    const state = { [CHUNK_INPUTS.param]: part(t.p), [CHUNK_INPUTS.m]: part(t.m), [CHUNK_INPUTS.v]: part(t.v) };
-    const into = Object.fromEntries(Object.entries(state).map(([k, x]) => [nextName(k), x]));
-    await this.sessions[variant]!.run({ ...feeds, ...state, [CHUNK_INPUTS.grad]: part(t.g) }, into);
-    await releaseFetched();
   }
 
   async release(): Promise<void> {
-    for (const s of [...this.sessions, ...(this.coef ? [this.coef] : [])]) await s.release();
-  }
-}
-
-type Flat = { p: Float32Array; m: Float32Array; v: Float32Array; g: Float32Array };
-
-/** Short live stretches copied into one chunk-sized buffer, run there, and copied back. */
-class Gather {
-  private readonly t: Flat = { p: new Float32Array(CHUNK), m: new Float32Array(CHUNK), v: new Float32Array(CHUNK), g: new Float32Array(CHUNK) };
-  private readonly spans: [number, number][] = [];
-  n = 0;
-  constructor(private readonly flat: Flat) {}
-
-  add(a: number, b: number): void {
-    for (const k of ['p', 'm', 'v', 'g'] as const) this.t[k].set(this.flat[k].subarray(a, b), this.n);
-    this.spans.push([a, b]);
-    this.n += b - a;
-  }
-
-  async flush(run: (t: Flat, a: number, b: number) => Promise<void>): Promise<void> {
-    await run(this.t, 0, this.n);
-    let at = 0;
-    for (const [a, b] of this.spans) {
-      for (const k of ['p', 'm', 'v'] as const) this.flat[k].set(this.t[k].subarray(at, at + b - a), a);
-      at += b - a;
-    }
-    this.spans.length = 0;
-    this.n = 0;
+    if (this.coef) await this.coef.release();
   }
 }
